@@ -1,0 +1,150 @@
+"""shipwise: run one arm of the study, or the whole study.
+
+Usage:
+    shipwise                                   # one run: the default task, the prompt arm
+    shipwise -m                                # the study: every arm in hydra.sweeper.params
+    shipwise task=policy_qa strategy=prompt limit=20
+    shipwise -m strategy.k=2,4,8               # a sweep; each combination is one MLflow run
+    shipwise model=openai model.model=gpt-4o-mini   # key from $OPENAI_API_KEY
+    shipwise --cfg job                         # print the composed config
+
+Hydra stays here: this module turns the composed config into plain arguments for the runner.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipwise.config import config_dir, register_resolvers
+from shipwise.errors import ShipwiseError
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+    from shipwise.runner import RunSpec
+
+
+def main() -> None:
+    import hydra
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    register_resolvers()
+    app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
+    app(_job)()
+
+
+def _job(cfg: DictConfig) -> dict[str, Any]:
+    """One Hydra job. In a sweep a failing arm reports and lets the others run."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    try:
+        spec = build_run_spec(cfg)
+        from shipwise.runner import run
+
+        result = run(spec).as_json()
+    except ShipwiseError as exc:
+        _report_error(exc.render())
+        if not multirun:
+            raise SystemExit(2) from None
+        return {"error": exc.what, "run_name": _run_name(cfg)}
+    if not multirun:
+        from shipwise.report import print_table, results_table
+
+        print_table(results_table([result]))
+    return result
+
+
+def _report_error(message: str) -> None:
+    print(f"shipwise: error: {message}", file=sys.stderr, flush=True)
+
+
+def _run_name(cfg: DictConfig) -> str:
+    from hydra.core.hydra_config import HydraConfig
+
+    ignored = ("paths.", "tracking.", "hydra.", "hydra/")
+    overrides = [
+        o
+        for o in HydraConfig.get().overrides.task
+        if not o.startswith(ignored) and not o.startswith("strategy=")
+    ]
+    return " ".join([str(cfg.strategy.name), *sorted(overrides)])
+
+
+def _hub_offline(cfg: DictConfig) -> None:
+    """Keep the HF hub off when every model is a local path (nothing may wait on a hub)."""
+    paths = [cfg.model.get("path"), cfg.embedder.get("path")]
+    if all(p is None or Path(str(p)).expanduser().exists() for p in paths):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def build_run_spec(cfg: DictConfig) -> RunSpec:
+    """Plain objects from the composed config: task, strategy, generator, tracking."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from shipwise.models.base import GenerationSettings
+    from shipwise.runner import RunSpec
+    from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
+    from shipwise.tracking import TrackingConfig, flatten
+
+    _hub_offline(cfg)
+    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    task_cfg = dict(plain["task"])
+    task_cfg["output"] = OutputSpec(**task_cfg.get("output", {}))
+    task = load_task(TaskSpec(**task_cfg), plain["paths"]["data"])
+    root = Path(plain["paths"]["cache"]).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    generation = plain["generation"]
+    settings = GenerationSettings(
+        max_new_tokens=task.spec.max_new_tokens,
+        temperature=generation["temperature"],
+        top_p=generation["top_p"],
+        stop=tuple(generation["stop"]),
+        seed=plain["seed"],
+    )
+    limit = plain["limit"]
+    if limit is not None and limit < 1:
+        from shipwise.errors import ConfigError
+
+        raise ConfigError("limit must be a positive number or null", where="limit")
+    return RunSpec(
+        task=task,
+        strategy=build(cfg.strategy, "strategy"),
+        generator=build(cfg.model, "model"),
+        embedder_factory=lambda: build(cfg.embedder, "embedder"),
+        settings=settings,
+        tracking=TrackingConfig(**plain["tracking"]),
+        root=root,
+        run_name=_run_name(cfg),
+        params=flatten(plain),
+        eval_splits=tuple(plain["eval_splits"]),
+        limit=limit,
+        seed=plain["seed"],
+        output_dir=Path(HydraConfig.get().runtime.output_dir),
+    )
+
+
+def build(node: Any, group: str) -> Any:
+    """Instantiate a config group's ``_target_``, surfacing our own errors unwrapped."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(node, _convert_="all")
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ShipwiseError):
+            raise cause from None
+        from shipwise.errors import ConfigError
+
+        raise ConfigError(str(exc), where=group, fix=f"check the {group} config") from None
+
+
+if __name__ == "__main__":
+    main()

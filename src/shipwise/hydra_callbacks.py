@@ -1,0 +1,44 @@
+"""Hydra callbacks: the study's summary at the end of ``shipwise -m``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+
+class StudyTable(Callback):
+    """Collects each arm's result and prints one table when the sweep ends.
+
+    A failed arm does not stop the others; the sweep exits non-zero after the table.
+    """
+
+    def __init__(self) -> None:
+        self.results: list[dict[str, Any]] = []
+        self.failures: list[tuple[str, str]] = []
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        name = job_return.hydra_cfg.hydra.job.override_dirname if job_return.hydra_cfg else "?"
+        if job_return.status == JobStatus.COMPLETED and isinstance(job_return.return_value, dict):
+            value = job_return.return_value
+            if "error" in value:
+                self.failures.append((name or value.get("run_name", "?"), value["error"]))
+            else:
+                self.results.append(value)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from shipwise.report import print_table, results_table
+
+        decision = config.get("decision", {})
+        print_table(
+            results_table(
+                self.results,
+                self.failures,
+                calls_per_month=float(decision.get("calls_per_month", 0) or 0),
+                refreshes_per_month=float(decision.get("refreshes_per_month", 0) or 0),
+            )
+        )
+        if self.failures:
+            raise SystemExit(f"{len(self.failures)} of the study's runs failed (see above)")

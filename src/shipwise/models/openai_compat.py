@@ -1,0 +1,166 @@
+"""Any OpenAI-compatible chat-completions endpoint: OpenAI, Azure OpenAI, vLLM, llama.cpp server.
+
+The key is read from the environment variable named in config, never from config itself, so
+it cannot reach MLflow params. Calls run ``concurrency`` at a time; the official client
+retries rate limits and server errors with backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from shipwise.errors import ConfigError, GenerationError
+from shipwise.models.base import (
+    Completion,
+    GenerationSettings,
+    ModelInfo,
+    Price,
+    ProgressCallback,
+    apply_stop,
+)
+from shipwise.tasks.example import Messages
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+
+class OpenAIGenerator:
+    """Chat completions over the OpenAI wire protocol."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        name: str | None = None,
+        concurrency: int = 4,
+        max_retries: int = 3,
+        timeout_s: float = 60.0,
+        price: Price | Mapping[str, float] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigError("concurrency must be at least 1", where="model.concurrency")
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        self.timeout_s = timeout_s
+        self._info = ModelInfo(
+            name=name or model,
+            source=f"{base_url or 'https://api.openai.com/v1'}#{model}",
+            price=price if isinstance(price, Price) else Price(**(price or {})),
+        )
+        self._client: OpenAI | None = None
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def client(self) -> OpenAI:
+        if self._client is None:
+            from openai import OpenAI
+
+            self._client = OpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key(),
+                max_retries=self.max_retries,
+                timeout=self.timeout_s,
+            )
+        return self._client
+
+    def _api_key(self) -> str:
+        if self.api_key_env is None:
+            return "no-key"  # servers without auth (a local vLLM, llama.cpp) ignore it
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise ConfigError(
+                f"environment variable {self.api_key_env} is not set",
+                where="model.api_key_env",
+                fix=f"export {self.api_key_env}=<your key>, or model.api_key_env=null for a"
+                " server without auth",
+            )
+        return key
+
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        settings: GenerationSettings,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[Completion]:
+        client = self.client()
+
+        def one(prompt: Messages) -> Completion:
+            completion = self._call(client, prompt, settings)
+            if on_progress:
+                on_progress(1)
+            return completion
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(one, prompts))
+
+    def _call(self, client: OpenAI, prompt: Messages, settings: GenerationSettings) -> Completion:
+        import openai
+
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.as_dict() for m in prompt],
+            "max_tokens": settings.max_new_tokens,
+            "temperature": settings.temperature,
+            "seed": settings.seed,
+        }
+        if settings.temperature > 0:
+            request["top_p"] = settings.top_p
+        if settings.stop:
+            request["stop"] = list(settings.stop)
+        started = time.perf_counter()
+        try:
+            response = client.chat.completions.create(**request)
+        except openai.APIError as exc:
+            raise _explain(exc, self.base_url, self.model, self.api_key_env) from None
+        elapsed = time.perf_counter() - started
+        text = response.choices[0].message.content or ""
+        usage = response.usage
+        return Completion(
+            text=apply_stop(text, settings.stop).strip(),
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_s=elapsed,
+            compute_s=elapsed,
+        )
+
+
+def _explain(
+    exc: Exception, base_url: str | None, model: str, key_env: str | None
+) -> GenerationError:
+    import openai
+
+    where = f"{base_url or 'api.openai.com'} (model {model!r})"
+    message = getattr(exc, "message", str(exc))
+    if isinstance(exc, openai.AuthenticationError):
+        return GenerationError(
+            f"the API rejected the key: {message}",
+            where=where,
+            fix=f"check the key in ${key_env} is valid for this endpoint",
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return GenerationError(
+            f"not found: {message}", where=where, fix="check model.model and model.base_url"
+        )
+    if isinstance(exc, openai.RateLimitError):
+        return GenerationError(
+            f"rate limited after retries: {message}",
+            where=where,
+            fix="lower model.concurrency or raise model.max_retries, then re-run to resume",
+        )
+    if isinstance(exc, openai.APITimeoutError | openai.APIConnectionError):
+        return GenerationError(
+            f"cannot reach the endpoint: {message}",
+            where=where,
+            fix="check model.base_url and the network, or raise model.timeout_s",
+        )
+    return GenerationError(f"the API failed: {message}", where=where, fix="re-run to resume")

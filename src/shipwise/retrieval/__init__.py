@@ -1,0 +1,1 @@
+"""Retrieval: embedders (and, with the RAG arm, the Chroma index)."""

@@ -1,0 +1,212 @@
+"""One run of the study: a task, a strategy, a model -> scored predictions in MLflow.
+
+Plain typed arguments only; the CLI turns Hydra config into these.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shipwise.cache import JsonCache, content_key
+from shipwise.errors import GenerationError, ShipwiseError
+from shipwise.evaluation.evaluator import Evaluator, Summary
+from shipwise.models.base import Completion, GenerationSettings, Generator
+from shipwise.progress import counting
+from shipwise.retrieval.embedders import Embedder
+from shipwise.strategies.base import PlainPredictor, Predictor, Rendered, SetupContext, Strategy
+from shipwise.tasks.example import split_fingerprint
+from shipwise.tasks.task import OutputSpec, Task
+from shipwise.tracking import TrackedRun, TrackingConfig, git_commit, tracked_run
+
+CHUNK = 32  # prompts generated between cache writes: a failure loses at most one chunk
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: Task
+    strategy: Strategy
+    generator: Generator
+    embedder_factory: Callable[[], Embedder]
+    settings: GenerationSettings
+    tracking: TrackingConfig
+    root: Path
+    run_name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    eval_splits: Sequence[str] = ("test",)
+    limit: int | None = None
+    seed: int = 0
+    output_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    split: str
+    summary: Summary
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    task: str
+    strategy: str
+    model: str
+    run_name: str
+    setup_s: float
+    setup_usd: float
+    splits: Mapping[str, SplitResult]
+    cache_hits: int
+    cache_misses: int
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for split in data["splits"].values():
+            split["summary"]["primary"] = asdict(self.splits[split["split"]].summary.primary)
+        return data
+
+
+def run(spec: RunSpec) -> RunResult:
+    task, generator = spec.task, spec.generator
+    fingerprints = task.fingerprints()
+    tags = {
+        "task": task.name,
+        "strategy": spec.strategy.name,
+        "model": generator.info.name,
+        "model_source": generator.info.source,
+        "git_commit": git_commit(),
+        **{f"fingerprint.{name}": value for name, value in fingerprints.items()},
+    }
+    cache = JsonCache(spec.root / "cache" / "predictions")
+    with tracked_run(spec.tracking, spec.run_name, tags) as tracked:
+        tracked.log_params(spec.params)
+        context = SetupContext(generator, spec.embedder_factory, spec.root, spec.seed)
+        started = time.perf_counter()
+        setup = spec.strategy.setup(task, context)
+        setup_s = time.perf_counter() - started
+        setup_usd = setup.cost_usd + setup_s * generator.info.price.usd_per_hour / 3600
+        tracked.log_params({f"setup.{k}": v for k, v in setup.params.items()})
+        tracked.log_metrics({"setup_s": setup_s, "setup_usd": setup_usd, **setup.metrics})
+        results: dict[str, SplitResult] = {}
+        for split in spec.eval_splits:
+            if split not in task.splits:
+                continue
+            result = _evaluate_split(spec, split, setup.predictor, cache, tracked)
+            results[split] = result
+        tracked.log_metrics({"cache_hits": cache.hits, "cache_misses": cache.misses})
+        outcome = RunResult(
+            run_id=tracked.run_id,
+            task=task.name,
+            strategy=spec.strategy.name,
+            model=generator.info.name,
+            run_name=spec.run_name,
+            setup_s=setup_s,
+            setup_usd=setup_usd,
+            splits=results,
+            cache_hits=cache.hits,
+            cache_misses=cache.misses,
+        )
+        tracked.log_dict(outcome.as_json(), "result.json")
+        if spec.output_dir is not None:
+            (spec.output_dir / "result.json").write_text(json.dumps(outcome.as_json(), indent=1))
+    return outcome
+
+
+def _evaluate_split(
+    spec: RunSpec, split: str, predictor: Predictor, cache: JsonCache, tracked: TrackedRun
+) -> SplitResult:
+    task = spec.task
+    examples = list(task.split(split))[: spec.limit] if spec.limit else list(task.split(split))
+    if split == "regression":
+        # General-capability check: the questions as written, the arm's model answering.
+        predictor = PlainPredictor(predictor.generator)
+        evaluator = Evaluator(OutputSpec("text"), task.spec.regression_metric, spec.seed)
+    else:
+        evaluator = Evaluator(task.spec.output, task.spec.metric, spec.seed)
+    rendered = predictor.render(examples)
+    completions = generate_cached(predictor.generator, rendered, spec.settings, cache, split)
+    price = predictor.generator.info.price
+    scores = [
+        evaluator.score(c.text, e.reference) for c, e in zip(completions, examples, strict=True)
+    ]
+    summary = evaluator.summarize(
+        scores,
+        [c.latency_s for c in completions],
+        [c.prompt_tokens for c in completions],
+        [c.completion_tokens for c in completions],
+        [price.call_usd(c) for c in completions],
+    )
+    prefix = f"{split}/"
+    tracked.log_metrics(summary.as_metrics(prefix))
+    fingerprint = split_fingerprint(examples)
+    tracked.set_tags({f"fingerprint.eval.{split}": fingerprint})
+    rows = [
+        {
+            "id": e.id,
+            "input": e.user_text,
+            "reference": e.reference,
+            "prediction": c.text,
+            **{f"score.{k}": v for k, v in s.items()},
+            "latency_s": c.latency_s,
+            "prompt_tokens": c.prompt_tokens,
+            "completion_tokens": c.completion_tokens,
+            "cost_usd": price.call_usd(c),
+            "extras": json.dumps(dict(r.extras), ensure_ascii=False),
+        }
+        for e, r, c, s in zip(examples, rendered, completions, scores, strict=True)
+    ]
+    tracked.log_table(rows, f"predictions/{split}.json")
+    return SplitResult(split, summary, fingerprint)
+
+
+def generate_cached(
+    generator: Generator,
+    rendered: Sequence[Rendered],
+    settings: GenerationSettings,
+    cache: JsonCache,
+    label: str,
+) -> list[Completion]:
+    """Completions for every prompt, generating only what the cache does not hold.
+
+    Entries are written chunk by chunk, so a failure or a kill keeps what was finished and the
+    next run resumes from there.
+    """
+    keys = [
+        content_key(
+            generator.info.fingerprint,
+            [m.as_dict() for m in r.messages],
+            asdict(settings),
+        )
+        for r in rendered
+    ]
+    found: dict[int, Completion] = {}
+    for index, key in enumerate(keys):
+        value = cache.get(key)
+        if value is not None:
+            found[index] = Completion(**value)
+    todo = [i for i in range(len(rendered)) if i not in found]
+    # Similar lengths together: the local generator batches these with little padding.
+    todo.sort(key=lambda i: -sum(len(m.content) for m in rendered[i].messages))
+    with counting(f"{label}: generating", total=len(todo)) as advance:
+        for start in range(0, len(todo), CHUNK):
+            chunk = todo[start : start + CHUNK]
+            try:
+                completions = generator.generate(
+                    [rendered[i].messages for i in chunk], settings, advance
+                )
+            except ShipwiseError as exc:
+                done = len(rendered) - len(todo) + start
+                raise GenerationError(
+                    f"{exc.what} ({done} of {len(rendered)} {label} predictions are saved;"
+                    " re-running resumes from them)",
+                    where=exc.where,
+                    fix=exc.fix,
+                ) from None
+            for i, completion in zip(chunk, completions, strict=True):
+                cache.put(keys[i], asdict(completion))
+                found[i] = completion
+    return [found[i] for i in range(len(rendered))]

@@ -1,0 +1,141 @@
+"""A task: its spec (from the task YAML) and its loaded, fingerprinted data."""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipwise.errors import ConfigError, DataError
+from shipwise.tasks.docs import Document, docs_fingerprint, read_documents
+from shipwise.tasks.example import Example, split_fingerprint
+from shipwise.tasks.jsonl import read_chat_jsonl
+
+REQUIRED_SPLITS = ("train", "val", "test")
+OPTIONAL_SPLITS = ("regression", "redteam")
+OUTPUT_KINDS = ("label", "json", "text")
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What the assistant must produce: one label, a JSON object with named fields, or text.
+
+    ``labels`` lists the allowed labels; ``fields`` maps each JSON field to its allowed values
+    (``None`` where any value is allowed).
+    """
+
+    kind: str = "text"
+    labels: Sequence[str] | None = None
+    fields: Mapping[str, Sequence[str] | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in OUTPUT_KINDS:
+            raise ConfigError(
+                f"unknown output kind {self.kind!r}",
+                where="task.output.kind",
+                fix=f"use one of {', '.join(OUTPUT_KINDS)}",
+            )
+        if self.kind == "label" and not self.labels:
+            raise ConfigError("a label task needs its list of labels", where="task.output.labels")
+        if self.kind == "json" and not self.fields:
+            raise ConfigError(
+                "a JSON task needs its fields",
+                where="task.output.fields",
+                fix="map each field name to its allowed values, or null for free values",
+            )
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The task YAML as plain values."""
+
+    name: str
+    data_dir: str
+    system_prompt: str
+    metric: str
+    output: OutputSpec = field(default_factory=OutputSpec)
+    regression_metric: str = "token_f1"
+    max_new_tokens: int = 32
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    spec: TaskSpec
+    root: Path
+    splits: Mapping[str, Sequence[Example]]
+    documents: Sequence[Document]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def split(self, name: str) -> Sequence[Example]:
+        if name not in self.splits:
+            raise DataError(
+                f"task {self.name!r} has no {name} split",
+                where=str(self.root),
+                fix=f"add {name}.jsonl to the task folder",
+            )
+        return self.splits[name]
+
+    def fingerprints(self) -> dict[str, str]:
+        prints = {name: split_fingerprint(examples) for name, examples in self.splits.items()}
+        if self.documents:
+            prints["docs"] = docs_fingerprint(list(self.documents))
+        return prints
+
+
+def resolve_data_dir(data_dir: str, data_root: str | None) -> Path:
+    """Where a task's folder is: absolute, under ``paths.data``, ./data, or the shipped tasks."""
+    given = Path(data_dir).expanduser()
+    if given.is_absolute():
+        candidates = [given]
+    else:
+        roots = [Path(data_root).expanduser()] if data_root else []
+        roots += [Path.cwd() / "data", *_shipped_data_roots()]
+        candidates = [root / given for root in roots]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    tried = ", ".join(str(c) for c in candidates)
+    raise ConfigError(
+        f"task folder {data_dir!r} not found (tried {tried})",
+        where="task.data_dir",
+        fix="set paths.data=<folder holding the task> or an absolute task.data_dir",
+    )
+
+
+def _shipped_data_roots() -> list[Path]:
+    # A wheel carries the tasks as package data; a source checkout has them at the repo root.
+    packaged = Path(str(importlib.resources.files("shipwise"))) / "_data"
+    checkout = Path(__file__).resolve().parents[3] / "data"
+    return [p for p in (packaged, checkout) if p.is_dir()]
+
+
+def load_task(spec: TaskSpec, data_root: str | None = None) -> Task:
+    root = resolve_data_dir(spec.data_dir, data_root)
+    splits: dict[str, list[Example]] = {}
+    for name in REQUIRED_SPLITS:
+        splits[name] = read_chat_jsonl(root / f"{name}.jsonl", split=name)
+    for name in OPTIONAL_SPLITS:
+        path = root / f"{name}.jsonl"
+        if path.exists():
+            splits[name] = read_chat_jsonl(path, split=name)
+    _check_ids_disjoint(splits, root)
+    return Task(spec=spec, root=root, splits=splits, documents=read_documents(root / "docs"))
+
+
+def _check_ids_disjoint(splits: Mapping[str, Sequence[Example]], root: Path) -> None:
+    # Ids pair predictions across arms; an id in two splits would pair a test item with train.
+    owner: dict[str, str] = {}
+    for name, examples in splits.items():
+        for example in examples:
+            if example.id in owner:
+                raise DataError(
+                    f"id {example.id!r} appears in both {owner[example.id]} and {name}",
+                    where=str(root),
+                    fix="ids must be unique across all splits",
+                )
+            owner[example.id] = name

@@ -1,0 +1,128 @@
+"""The Hydra app as users run it: real composition, real sweeps, real MLflow, in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from shipwise.config import config_dir, register_resolvers
+from shipwise.testing.openai_server import FakeOpenAIServer
+from shipwise.tracking import TrackingConfig, find_runs
+
+GROUPS = ["task", "strategy", "model", "embedder", "tracking", "decision"]
+FAST = ["model=fake", "embedder=hashing", "eval_splits=[test]"]
+TRIAGE = '{"category": "other", "priority": "low"}'
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (config_dir() / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"{g}={o}" for g in GROUPS for o in options(g)]
+    + [f"+experiment={o}" for o in options("experiment")],
+)
+def test_every_config_composes_and_resolves(override: str) -> None:
+    register_resolvers()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=[override])
+    plain: Any = OmegaConf.to_container(cfg, resolve=True)
+    assert plain["task"]["name"] and plain["strategy"]["_target_"]
+    assert plain["tracking"]["uri"].startswith("sqlite:///")
+
+
+def shipwise(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    flags = [a for a in args if a.startswith("-")]  # argparse wants flags before overrides
+    overrides = [a for a in args if not a.startswith("-")]
+    command = [sys.executable, "-m", "shipwise.cli", *flags, f"paths.root={root}", *overrides]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}
+    )
+
+
+def runs(root: Path, experiment: str = "support_triage") -> list[dict[str, Any]]:
+    return find_runs(TrackingConfig(f"sqlite:///{root}/mlflow.db", experiment))
+
+
+def test_one_run_writes_a_finished_mlflow_run(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, *FAST, f"model.default='{TRIAGE}'", "limit=5")
+    assert done.returncode == 0, done.stderr
+    assert "shipwise results" in done.stdout
+    [run] = runs(tmp_path)
+    assert run["status"] == "FINISHED"
+    assert run["tags"]["task"] == "support_triage"
+    assert run["params"]["limit"] == "5"
+    assert 0.0 <= run["metrics"]["test/primary"] <= 1.0
+    assert run["metrics"]["test/n"] == 5
+
+
+def test_the_study_sweeps_and_prints_one_table(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, "-m", *FAST, "strategy.k=0,2", "limit=3", "task=policy_qa")
+    assert done.returncode == 0, done.stderr
+    assert "shipwise results" in done.stdout
+    assert "eval_splits=[test]" in done.stdout  # overrides shown as typed
+    names = sorted(r["name"] for r in runs(tmp_path, "policy_qa"))
+    assert len(names) == 2
+    assert "strategy.k=0" in names[0] and "strategy.k=2" in names[1]
+    assert all(n.startswith("prompt ") for n in names)
+
+
+def test_a_failing_arm_does_not_stop_the_study(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, "-m", *FAST, "strategy.k=1,9999", "limit=2")
+    assert done.returncode != 0
+    assert "FAILED" in done.stdout and "k=9999" in done.stdout
+    assert "Traceback" not in done.stderr
+    by_status = {r["status"]: r for r in runs(tmp_path)}
+    assert sorted(by_status) == ["FAILED", "FINISHED"]
+    assert "k=9999" in by_status["FAILED"]["tags"]["error"]
+
+
+def test_a_mistyped_key_fails_with_hydras_message(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, *FAST, "strategy.kk=3")
+    assert done.returncode == 1
+    assert "Could not override 'strategy.kk'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_task_folder_is_a_clear_error(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, *FAST, "task.data_dir=/no/such/task")
+    assert done.returncode == 2
+    assert "task folder '/no/such/task' not found" in done.stderr
+    assert "fix:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_openai_compatible_endpoint_is_one_override(tmp_path: Path) -> None:
+    key = "sk-local-test-key-0123456789"
+    with FakeOpenAIServer(lambda body: TRIAGE, api_key=key) as server:
+        done = shipwise(
+            tmp_path,
+            "model=openai",
+            f"model.base_url={server.base_url}",
+            "model.model=triage-model",
+            "model.api_key_env=SHIPWISE_CLI_TEST_KEY",
+            "embedder=hashing",
+            "limit=4",
+            "eval_splits=[test]",
+            env={"SHIPWISE_CLI_TEST_KEY": key},
+        )
+        requests = server.requests
+    assert done.returncode == 0, done.stderr
+    assert len(requests) == 4 and {r.json["model"] for r in requests} == {"triage-model"}
+    [run] = runs(tmp_path)
+    assert run["tags"]["model"] == "triage-model"
+    assert run["metrics"]["test/prompt_tokens_per_call"] > 0
+    assert run["metrics"]["test/usd_per_1k_calls"] > 0  # token prices from the model config
+    logged = str(run["params"]) + str(run["tags"])
+    assert key not in logged
+    artifacts = "".join(p.read_text() for p in tmp_path.rglob("*.json"))
+    assert key not in artifacts and key not in done.stdout + done.stderr

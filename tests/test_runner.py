@@ -1,0 +1,113 @@
+"""The runner end to end with a scripted generator and a real MLflow store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from shipwise import runner
+from shipwise.errors import GenerationError
+from shipwise.models.base import Completion, GenerationSettings, ProgressCallback
+from shipwise.models.fake import FakeGenerator
+from shipwise.retrieval.embedders import HashingEmbedder
+from shipwise.runner import RunSpec, run
+from shipwise.strategies.prompt import PromptStrategy
+from shipwise.tasks.example import Messages
+from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
+from shipwise.tracking import TrackingConfig, find_runs, load_table
+
+COLOURS = {"banana": "yellow", "cherry": "red", "lime": "green", "plum": "purple",
+           "lemon": "yellow", "strawberry": "red", "kiwi": "green", "grape": "purple",
+           "apple": "red", "pear": "green", "blueberry": "purple", "mango": "yellow"}  # fmt: skip
+
+
+def knows_some_fruit(prompt: Messages) -> str:
+    question = prompt[-1].content
+    fruit = question.removeprefix("What colour is a ").removesuffix("?")
+    return COLOURS[fruit] if fruit in ("apple", "pear", "blueberry") else "blue"
+
+
+def make_spec(root: Path, task_root: Path, generator: FakeGenerator, **kw: object) -> RunSpec:
+    spec = TaskSpec("fruit", str(task_root), "Name the colour.", "exact_match", OutputSpec("text"))
+    defaults: dict[str, object] = dict(
+        task=load_task(spec),
+        strategy=PromptStrategy(k=2, selection="similar"),
+        generator=generator,
+        embedder_factory=HashingEmbedder,
+        settings=GenerationSettings(max_new_tokens=4),
+        tracking=TrackingConfig(f"sqlite:///{root}/mlflow.db", "fruit", str(root / "art")),
+        root=root / ".shipwise",
+        run_name="prompt k=2",
+        params={"strategy.k": 2, "model.api_key": "sk-should-not-appear-anywhere-1234"},
+    )
+    defaults.update(kw)
+    return RunSpec(**defaults)  # type: ignore[arg-type]
+
+
+def test_a_run_scores_logs_and_caches(tmp_path: Path, make_task: Callable[..., Path]) -> None:
+    task_root = make_task(train=6, val=2, test=4)  # test: apple, pear, blueberry, mango
+    generator = FakeGenerator(responder=knows_some_fruit)
+    result = run(make_spec(tmp_path, task_root, generator))
+    test = result.splits["test"].summary
+    assert test.means["exact_match"] == 0.75
+    assert test.primary.n == 4 and test.primary.low <= 0.75 <= test.primary.high
+
+    [logged] = find_runs(TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit"))
+    assert logged["status"] == "FINISHED"
+    assert logged["metrics"]["test/primary"] == 0.75
+    assert logged["params"]["model.api_key"] == "<redacted>"
+    assert logged["tags"]["strategy"] == "prompt" and logged["tags"]["model"] == "fake"
+    assert logged["tags"]["fingerprint.test"] == result.splits["test"].fingerprint
+    rows = load_table(
+        TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit"),
+        result.run_id,
+        "predictions/test.json",
+    )
+    assert [r["prediction"] for r in rows] == ["red", "green", "purple", "blue"]
+    assert all(r["score.exact_match"] in (0.0, 1.0) for r in rows)
+
+    again = FakeGenerator(responder=knows_some_fruit)
+    rerun = run(make_spec(tmp_path, task_root, again))
+    assert again.calls == []  # every prediction came from the cache
+    assert rerun.cache_hits == 4 and rerun.splits["test"].summary.means == test.means
+
+
+class FailsAfter:
+    """Answers ``ok`` calls, then fails like an API that went down."""
+
+    def __init__(self, ok: int) -> None:
+        self.inner = FakeGenerator(responder=knows_some_fruit)
+        self.ok = ok
+
+    @property
+    def info(self):  # type: ignore[no-untyped-def]
+        return self.inner.info
+
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        settings: GenerationSettings,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[Completion]:
+        if self.ok <= 0:
+            raise GenerationError("the API failed: 503", where="fake endpoint", fix="re-run")
+        self.ok -= 1
+        return self.inner.generate(prompts, settings, on_progress)
+
+
+def test_a_failing_generator_keeps_what_was_finished(
+    tmp_path: Path, make_task: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "CHUNK", 2)
+    task_root = make_task(train=6, val=2, test=4)
+    with pytest.raises(GenerationError, match="2 of 4 test predictions are saved"):
+        run(make_spec(tmp_path, task_root, FailsAfter(ok=1)))  # type: ignore[arg-type]
+    [failed] = find_runs(TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit"))
+    assert failed["status"] == "FAILED" and "503" in failed["tags"]["error"]
+
+    resumed = FakeGenerator(responder=knows_some_fruit)
+    result = run(make_spec(tmp_path, task_root, resumed))
+    assert len(resumed.calls) == 2  # only the unfinished half is generated again
+    assert result.splits["test"].summary.means["exact_match"] == 0.75
