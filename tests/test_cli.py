@@ -126,3 +126,11 @@ def test_an_openai_compatible_endpoint_is_one_override(tmp_path: Path) -> None:
     assert key not in logged
     artifacts = "".join(p.read_text() for p in tmp_path.rglob("*.json"))
     assert key not in artifacts and key not in done.stdout + done.stderr
+
+
+def test_a_wrong_key_inside_a_group_names_the_group(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, *FAST, "+model.batchsize=4")
+    assert done.returncode == 2
+    assert "model.batchsize: unknown key 'batchsize' in the model config" in done.stderr
+    assert "use one of: default, replies, responder, name" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -14,6 +14,7 @@ Hydra stays here: this module turns the composed config into plain arguments for
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,12 +139,29 @@ def build(node: Any, group: str) -> Any:
     try:
         return instantiate(node, _convert_="all")
     except InstantiationException as exc:
+        from shipwise.errors import ConfigError
+
         cause = exc.__cause__
         if isinstance(cause, ShipwiseError):
             raise cause from None
-        from shipwise.errors import ConfigError
-
+        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(cause))
+        if unknown:
+            accepted = _accepted_keys(str(node.get("_target_", "")))
+            raise ConfigError(
+                f"unknown key {unknown.group(1)!r} in the {group} config",
+                where=f"{group}.{unknown.group(1)}",
+                fix=f"remove it, or use one of: {', '.join(accepted)}",
+            ) from None
         raise ConfigError(str(exc), where=group, fix=f"check the {group} config") from None
+
+
+def _accepted_keys(target: str) -> list[str]:
+    import inspect
+
+    from hydra.utils import get_object
+
+    parameters = inspect.signature(get_object(target)).parameters
+    return [name for name in parameters if name != "self"]
 
 
 if __name__ == "__main__":

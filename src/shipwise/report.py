@@ -14,6 +14,8 @@ def results_table(
 ) -> Any:
     """A rich Table: one row per run, the primary metric with its 95% interval first.
 
+    ``p95 s`` is the wall time callers waited; ``s/call`` each call's share of compute.
+
     ``results`` are ``RunResult.as_json()`` dicts; monthly cost = calls x per-call cost +
     setup cost x refreshes.
     """
@@ -21,7 +23,8 @@ def results_table(
     from rich.table import Table
 
     table = Table(title="shipwise results", show_lines=False)
-    for column in ("run", "metric", "test (95% CI)", "redteam", "regression", "p95 s", "$/1k"):
+    columns = ("run", "metric", "test (95% CI)", "redteam", "regression", "p95 s", "s/call", "$/1k")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("run", "metric") else "right")
     if calls_per_month:
         table.add_column(f"$/month @ {calls_per_month:,.0f}", justify="right")
@@ -38,6 +41,7 @@ def results_table(
             _primary(splits, "redteam"),
             _primary(splits, "regression"),
             f"{test['latency_p95_s']:.2f}",
+            _number(test.get("compute_s_mean"), ".3f"),
             f"{test['usd_per_1k_calls']:.4f}",
         ]
         if calls_per_month:
@@ -50,6 +54,11 @@ def results_table(
     for name, error in failures:
         table.add_row(escape(name), "FAILED", escape(error[:80]), *[""] * (len(table.columns) - 3))
     return table
+
+
+def _number(value: float | None, spec: str) -> str:
+    # Results logged by older versions may lack newer fields.
+    return "-" if value is None else format(value, spec)
 
 
 def _primary(splits: Mapping[str, Any], name: str) -> str:

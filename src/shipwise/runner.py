@@ -136,6 +136,7 @@ def _evaluate_split(
     summary = evaluator.summarize(
         scores,
         [c.latency_s for c in completions],
+        [c.compute_s for c in completions],
         [c.prompt_tokens for c in completions],
         [c.completion_tokens for c in completions],
         [price.call_usd(c) for c in completions],

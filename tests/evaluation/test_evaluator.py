@@ -25,7 +25,7 @@ def test_summary_aggregates_scores_latency_tokens_and_cost() -> None:
     ]
     scores = [evaluator.score(p, ref) for p in predictions]
     summary = evaluator.summarize(
-        scores, [1.0, 2.0, 3.0, 4.0], [10, 10, 20, 20], [5, 5, 5, 5], [0.001] * 4
+        scores, [1.0, 2.0, 3.0, 4.0], [0.5] * 4, [10, 10, 20, 20], [5, 5, 5, 5], [0.001] * 4
     )
     assert summary.means["field_accuracy"] == pytest.approx((1 + 0.5 + 0 + 1) / 4)
     assert summary.means["json_valid"] == 0.75
@@ -33,6 +33,7 @@ def test_summary_aggregates_scores_latency_tokens_and_cost() -> None:
     assert summary.latency_p50_s == pytest.approx(2.5)
     assert summary.latency_p95_s == pytest.approx(3.85)
     assert summary.prompt_tokens_mean == 15
+    assert summary.compute_s_mean == 0.5
     assert summary.usd_per_1k_calls == pytest.approx(1.0)
     logged = summary.as_metrics("test/")
     assert logged["test/primary"] == pytest.approx(0.625)

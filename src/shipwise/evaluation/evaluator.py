@@ -15,13 +15,18 @@ from shipwise.tasks.task import OutputSpec
 
 @dataclass(frozen=True)
 class Summary:
-    """Aggregates of one split: mean of every score, the primary metric's interval, call stats."""
+    """Aggregates of one split: mean of every score, the primary metric's interval, call stats.
+
+    Latency is the wall time a caller waited (a whole batch, for batched local generation);
+    compute is each call's share of it, which is what throughput and local cost follow.
+    """
 
     metric: str
     primary: Interval
     means: Mapping[str, float]
     latency_p50_s: float
     latency_p95_s: float
+    compute_s_mean: float
     prompt_tokens_mean: float
     completion_tokens_mean: float
     usd_per_1k_calls: float
@@ -36,6 +41,7 @@ class Summary:
                 f"{prefix}primary_ci_high": self.primary.high,
                 f"{prefix}latency_p50_s": self.latency_p50_s,
                 f"{prefix}latency_p95_s": self.latency_p95_s,
+                f"{prefix}compute_s_per_call": self.compute_s_mean,
                 f"{prefix}prompt_tokens_per_call": self.prompt_tokens_mean,
                 f"{prefix}completion_tokens_per_call": self.completion_tokens_mean,
                 f"{prefix}usd_per_1k_calls": self.usd_per_1k_calls,
@@ -75,6 +81,7 @@ class Evaluator:
         self,
         scores: Sequence[Mapping[str, float]],
         latencies_s: Sequence[float],
+        compute_s: Sequence[float],
         prompt_tokens: Sequence[int],
         completion_tokens: Sequence[int],
         costs_usd: Sequence[float],
@@ -90,6 +97,7 @@ class Evaluator:
             means=means,
             latency_p50_s=float(np.percentile(latency, 50)),
             latency_p95_s=float(np.percentile(latency, 95)),
+            compute_s_mean=float(np.mean(compute_s)),
             prompt_tokens_mean=float(np.mean(prompt_tokens)),
             completion_tokens_mean=float(np.mean(completion_tokens)),
             usd_per_1k_calls=float(np.mean(costs_usd)) * 1000,

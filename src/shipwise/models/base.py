@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -57,6 +57,11 @@ class Price:
     def __post_init__(self) -> None:
         if min(self.usd_per_1m_input, self.usd_per_1m_output, self.usd_per_hour) < 0:
             raise ConfigError("prices cannot be negative", where="model.price")
+
+    @classmethod
+    def coerce(cls, value: Price | Mapping[str, float] | None) -> Price:
+        """A Price from config (a mapping of its fields), or as given."""
+        return value if isinstance(value, Price) else cls(**(value or {}))
 
     def call_usd(self, completion: Completion) -> float:
         return (

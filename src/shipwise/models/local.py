@@ -61,7 +61,7 @@ class LocalGenerator:
         self._info = ModelInfo(
             name=name or Path(gguf_file or path).stem,
             source=source,
-            price=price if isinstance(price, Price) else Price(**(price or {})),
+            price=Price.coerce(price),
             fingerprint=weights_fingerprint(Path(path).expanduser(), gguf_file),
         )
         self._model: PreTrainedModel | None = None

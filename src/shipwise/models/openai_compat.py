@@ -53,7 +53,7 @@ class OpenAIGenerator:
         self._info = ModelInfo(
             name=name or model,
             source=f"{base_url or 'https://api.openai.com/v1'}#{model}",
-            price=price if isinstance(price, Price) else Price(**(price or {})),
+            price=Price.coerce(price),
         )
         self._client: OpenAI | None = None
 
