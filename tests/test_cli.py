@@ -67,7 +67,9 @@ def test_one_run_writes_a_finished_mlflow_run(tmp_path: Path) -> None:
 
 
 def test_the_study_sweeps_and_prints_one_table(tmp_path: Path) -> None:
-    done = shipwise(tmp_path, "-m", *FAST, "strategy.k=0,2", "limit=3", "task=policy_qa")
+    done = shipwise(
+        tmp_path, "-m", *FAST, "strategy=prompt", "strategy.k=0,2", "limit=3", "task=policy_qa"
+    )
     assert done.returncode == 0, done.stderr
     assert "shipwise results" in done.stdout
     assert "eval_splits=[test]" in done.stdout  # overrides shown as typed
@@ -78,7 +80,7 @@ def test_the_study_sweeps_and_prints_one_table(tmp_path: Path) -> None:
 
 
 def test_a_failing_arm_does_not_stop_the_study(tmp_path: Path) -> None:
-    done = shipwise(tmp_path, "-m", *FAST, "strategy.k=1,9999", "limit=2")
+    done = shipwise(tmp_path, "-m", *FAST, "strategy=prompt", "strategy.k=1,9999", "limit=2")
     assert done.returncode != 0
     assert "FAILED" in done.stdout and "k=9999" in done.stdout
     assert "Traceback" not in done.stderr
@@ -134,3 +136,13 @@ def test_a_wrong_key_inside_a_group_names_the_group(tmp_path: Path) -> None:
     assert "model.batchsize: unknown key 'batchsize' in the model config" in done.stderr
     assert "use one of: default, replies, responder, name" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_default_study_runs_prompt_and_rag(tmp_path: Path) -> None:
+    done = shipwise(tmp_path, "-m", *FAST, "limit=3", "task=policy_qa")
+    assert done.returncode == 0, done.stderr
+    by_strategy = {r["tags"]["strategy"]: r for r in runs(tmp_path, "policy_qa")}
+    assert sorted(by_strategy) == ["prompt", "rag"]
+    rag = by_strategy["rag"]["metrics"]
+    assert rag["index.docs_added"] == 34 and "test/retrieval.recall_at_5" in rag
+    assert "test/retrieval.recall_at_5" not in by_strategy["prompt"]["metrics"]

@@ -27,7 +27,11 @@ def test_the_default_study_runs_smollm2_and_writes_a_real_mlflow_run(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "shipwise results" in done.stdout
     tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "support_triage")
-    [run] = find_runs(tracking)
+    by_strategy = {r["tags"]["strategy"]: r for r in find_runs(tracking)}
+    assert sorted(by_strategy) == ["prompt", "rag"]
+    assert by_strategy["rag"]["status"] == "FINISHED"
+    assert by_strategy["rag"]["metrics"]["index.chunks"] > 16  # the triage handbook, chunked
+    run = by_strategy["prompt"]
     assert run["status"] == "FINISHED"
     assert run["tags"]["model"] == "SmolLM2-135M-Instruct"
     assert run["tags"]["strategy"] == "prompt"

@@ -15,11 +15,12 @@ from typing import Any
 from shipwise.cache import JsonCache, content_key
 from shipwise.errors import GenerationError, ShipwiseError
 from shipwise.evaluation.evaluator import Evaluator, Summary
+from shipwise.evaluation.retrieval import retrieval_scores, summarize_retrieval
 from shipwise.models.base import Completion, GenerationSettings, Generator
 from shipwise.progress import counting
 from shipwise.retrieval.embedders import Embedder
 from shipwise.strategies.base import PlainPredictor, Predictor, Rendered, SetupContext, Strategy
-from shipwise.tasks.example import split_fingerprint
+from shipwise.tasks.example import Example, split_fingerprint
 from shipwise.tasks.task import OutputSpec, Task
 from shipwise.tracking import TrackedRun, TrackingConfig, git_commit, tracked_run
 
@@ -48,6 +49,7 @@ class SplitResult:
     split: str
     summary: Summary
     fingerprint: str
+    retrieval: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,8 @@ def _evaluate_split(
     completions = generate_cached(predictor.generator, rendered, spec.settings, cache, split)
     price = predictor.generator.info.price
     scores = [
-        evaluator.score(c.text, e.reference) for c, e in zip(completions, examples, strict=True)
+        evaluator.score(c.text, e.reference, _alternatives(e))
+        for c, e in zip(completions, examples, strict=True)
     ]
     summary = evaluator.summarize(
         scores,
@@ -143,6 +146,8 @@ def _evaluate_split(
     )
     prefix = f"{split}/"
     tracked.log_metrics(summary.as_metrics(prefix))
+    retrieval = _retrieval(examples, rendered)
+    tracked.log_metrics({f"{prefix}{k}": v for k, v in retrieval.items()})
     fingerprint = split_fingerprint(examples)
     tracked.set_tags({f"fingerprint.eval.{split}": fingerprint})
     rows = [
@@ -156,12 +161,32 @@ def _evaluate_split(
             "prompt_tokens": c.prompt_tokens,
             "completion_tokens": c.completion_tokens,
             "cost_usd": price.call_usd(c),
+            "retrieved": ", ".join(r.extras.get("retrieved_docs", [])),
             "extras": json.dumps(dict(r.extras), ensure_ascii=False),
         }
         for e, r, c, s in zip(examples, rendered, completions, scores, strict=True)
     ]
     tracked.log_table(rows, f"predictions/{split}.json")
-    return SplitResult(split, summary, fingerprint)
+    return SplitResult(split, summary, fingerprint, retrieval)
+
+
+def _alternatives(example: Example) -> list[str]:
+    """Other gold answers a record lists (SQuAD-style ``metadata.answers``)."""
+    answers = example.metadata.get("answers") or []
+    return [str(a) for a in answers if str(a) != example.reference]
+
+
+def _retrieval(examples: Sequence[Example], rendered: Sequence[Rendered]) -> dict[str, float]:
+    """Retrieval quality where the arm retrieved and the records name their source document."""
+    per_example, seconds = [], []
+    for example, item in zip(examples, rendered, strict=True):
+        if "retrieved_docs" not in item.extras:
+            continue
+        seconds.append(float(item.extras.get("retrieval_s", 0.0)))
+        source = example.metadata.get("source_doc")
+        if source:
+            per_example.append(retrieval_scores(str(source), list(item.extras["retrieved_docs"])))
+    return summarize_retrieval(per_example, seconds)
 
 
 def generate_cached(

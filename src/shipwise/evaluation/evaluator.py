@@ -66,7 +66,17 @@ class Evaluator:
             )
         self.metric, self.seed, self.resamples = metric, seed, resamples
 
-    def score(self, prediction: str, reference: str) -> dict[str, float]:
+    def score(
+        self, prediction: str, reference: str, alternatives: Sequence[str] = ()
+    ) -> dict[str, float]:
+        """Scores against the reference, or the best over it and other gold answers."""
+        scores = self._score(prediction, reference)
+        for other in alternatives:
+            for name, value in self._score(prediction, other).items():
+                scores[name] = max(scores[name], value)
+        return scores
+
+    def _score(self, prediction: str, reference: str) -> dict[str, float]:
         scores = {
             "exact_match": metrics.exact_match(prediction, reference),
             "token_f1": metrics.token_f1(prediction, reference),

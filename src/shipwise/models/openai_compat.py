@@ -74,17 +74,7 @@ class OpenAIGenerator:
         return self._client
 
     def _api_key(self) -> str:
-        if self.api_key_env is None:
-            return "no-key"  # servers without auth (a local vLLM, llama.cpp) ignore it
-        key = os.environ.get(self.api_key_env)
-        if not key:
-            raise ConfigError(
-                f"environment variable {self.api_key_env} is not set",
-                where="model.api_key_env",
-                fix=f"export {self.api_key_env}=<your key>, or model.api_key_env=null for a"
-                " server without auth",
-            )
-        return key
+        return api_key_from_env(self.api_key_env, "model.api_key_env")
 
     def generate(
         self,
@@ -121,7 +111,7 @@ class OpenAIGenerator:
         try:
             response = client.chat.completions.create(**request)
         except openai.APIError as exc:
-            raise _explain(exc, self.base_url, self.model, self.api_key_env) from None
+            raise explain_api_error(exc, self.base_url, self.model, self.api_key_env) from None
         elapsed = time.perf_counter() - started
         text = response.choices[0].message.content or ""
         usage = response.usage
@@ -134,9 +124,24 @@ class OpenAIGenerator:
         )
 
 
-def _explain(
+def api_key_from_env(env_name: str | None, config_key: str) -> str:
+    """The key in ``$env_name``; a clear error naming the variable when it is not set."""
+    if env_name is None:
+        return "no-key"  # servers without auth (a local vLLM, llama.cpp) ignore it
+    key = os.environ.get(env_name)
+    if not key:
+        raise ConfigError(
+            f"environment variable {env_name} is not set",
+            where=config_key,
+            fix=f"export {env_name}=<your key>, or {config_key}=null for a server without auth",
+        )
+    return key
+
+
+def explain_api_error(
     exc: Exception, base_url: str | None, model: str, key_env: str | None
 ) -> GenerationError:
+    """An API failure as an actionable error; never echoes the key."""
     import openai
 
     where = f"{base_url or 'api.openai.com'} (model {model!r})"

@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from shipwise.errors import ConfigError
 from shipwise.progress import status
 
 if TYPE_CHECKING:
+    from openai import OpenAI
     from sentence_transformers import SentenceTransformer
 
 
@@ -90,3 +91,62 @@ class HashingEmbedder:
                 out[row, bucket % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1.0, norms)
+
+
+class OpenAIEmbedder:
+    """An OpenAI-compatible embeddings endpoint; counts billed tokens and what they cost."""
+
+    def __init__(
+        self,
+        model: str = "text-embedding-3-small",
+        base_url: str | None = None,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        name: str | None = None,
+        dimensions: int | None = None,
+        batch_size: int = 256,
+        usd_per_1m_tokens: float = 0.02,
+        max_retries: int = 3,
+        timeout_s: float = 60.0,
+    ) -> None:
+        self.model, self.base_url, self.api_key_env = model, base_url, api_key_env
+        self.dimensions, self.batch_size = dimensions, batch_size
+        self.usd_per_1m_tokens = usd_per_1m_tokens
+        self.max_retries, self.timeout_s = max_retries, timeout_s
+        self._name = name or model
+        self.path = f"{base_url or 'https://api.openai.com/v1'}#{model}"  # part of its identity
+        self.tokens = 0
+        self._client: OpenAI | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def spent_usd(self) -> float:
+        return self.tokens * self.usd_per_1m_tokens / 1e6
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        import openai
+
+        from shipwise.models.openai_compat import api_key_from_env, explain_api_error
+
+        if self._client is None:
+            self._client = openai.OpenAI(
+                base_url=self.base_url,
+                api_key=api_key_from_env(self.api_key_env, "embedder.api_key_env"),
+                max_retries=self.max_retries,
+                timeout=self.timeout_s,
+            )
+        rows: list[list[float]] = []
+        extra: dict[str, Any] = {"dimensions": self.dimensions} if self.dimensions else {}
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            try:
+                response = self._client.embeddings.create(model=self.model, input=batch, **extra)
+            except openai.APIError as exc:
+                raise explain_api_error(exc, self.base_url, self.model, self.api_key_env) from None
+            self.tokens += response.usage.prompt_tokens if response.usage else 0
+            rows.extend(item.embedding for item in sorted(response.data, key=lambda d: d.index))
+        vectors = np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)

@@ -1,0 +1,259 @@
+"""A Chroma collection of document chunks, kept in sync with a task's docs/ folder.
+
+Chunk ids derive from the document and position, and every chunk carries its document's
+content digest, so a sync re-embeds only documents that are new or changed and deletes
+the chunks of removed ones. Embeddings come from our embedder (Chroma never embeds), in a
+cosine-space collection whose name encodes the task, the embedder and the chunking, so
+two embedders never share a collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipwise.errors import ConfigError
+from shipwise.retrieval.chunking import Chunk, chunk_documents
+from shipwise.retrieval.embedders import Embedder
+from shipwise.retrieval.lexical import BM25Index, reciprocal_rank_fusion
+from shipwise.tasks.docs import Document
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+BATCH = 256  # chunks per embed/upsert call: bounded memory, well under Chroma's batch limit
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: int
+    changed: int
+    removed: int
+    untouched: int
+    chunks_embedded: int
+    chunks_deleted: int
+    chunks_total: int
+    embed_s: float
+    fingerprint: str
+
+    def as_metrics(self) -> dict[str, float]:
+        return {
+            "index.docs_added": self.added,
+            "index.docs_changed": self.changed,
+            "index.docs_removed": self.removed,
+            "index.docs_untouched": self.untouched,
+            "index.chunks_embedded": self.chunks_embedded,
+            "index.chunks_deleted": self.chunks_deleted,
+            "index.chunks": self.chunks_total,
+            "index.embed_s": self.embed_s,
+        }
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    doc_id: str
+    text: str
+    score: float  # fused rank score with hybrid search, else cosine similarity
+    similarity: float | None  # cosine similarity, when the dense search found it
+
+
+def make_client(path: Path | None, host: str | None = None, port: int = 8000) -> ClientAPI:
+    """An embedded PersistentClient at ``path``, or an HttpClient when ``host`` is set."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if host:
+        try:
+            return chromadb.HttpClient(host=host, port=port, settings=settings)
+        except Exception as exc:  # chromadb raises plain exceptions for connection failures
+            raise ConfigError(
+                f"cannot reach the Chroma server at {host}:{port}: {exc}",
+                where="strategy.chroma.host",
+                fix="start it (chroma run --path DIR --port PORT) or unset strategy.chroma.host",
+            ) from None
+    if path is None:
+        raise ConfigError("no Chroma path or host", where="strategy.chroma")
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def collection_name(task: str, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> str:
+    """Readable and unique per (task, embedder, chunking); within Chroma's name rules."""
+    identity = (
+        f"{task}|{embedder.name}|{getattr(embedder, 'path', '')}|{chunk_size}|{chunk_overlap}"
+    )
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
+
+    def slug(text: str) -> str:
+        return re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()[:20] or "x"
+
+    return f"{slug(task)}-{slug(embedder.name)}-{digest}"
+
+
+class ChunkIndex:
+    """Chunks of a task's documents in Chroma, plus an optional in-memory BM25 twin."""
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        name: str,
+        embedder: Embedder,
+        chunk_size: int,
+        chunk_overlap: int,
+        hybrid: bool = False,
+    ) -> None:
+        self.client, self.name, self.embedder = client, name, embedder
+        self.chunk_size, self.chunk_overlap, self.hybrid = chunk_size, chunk_overlap, hybrid
+        self.collection: Collection = client.get_or_create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        self.lexical = BM25Index()
+        self._doc_of: dict[str, str] = {}  # chunk id -> doc id, for lexical hits
+
+    def sync(self, documents: Sequence[Document]) -> SyncReport:
+        """Reconcile the collection with ``documents``; only new or changed ones are embedded."""
+        existing = self.collection.get(include=["metadatas"])
+        indexed: dict[str, str] = {}
+        for metadata in existing["metadatas"] or []:
+            indexed[str(metadata["doc_id"])] = str(metadata["doc_digest"])
+        current = {doc.id: doc.digest for doc in documents}
+        changed = [d for d in current if d in indexed and indexed[d] != current[d]]
+        removed = [d for d in indexed if d not in current]
+        added = [d for d in current if d not in indexed]
+        stale = changed + removed
+        chunks_deleted = 0
+        for start in range(0, len(stale), BATCH):
+            batch = stale[start : start + BATCH]
+            where: Any = {"doc_id": {"$in": batch}}
+            found = self.collection.get(where=where, include=[])
+            chunks_deleted += len(found["ids"])
+            if found["ids"]:
+                self.collection.delete(ids=found["ids"])
+        todo = set(added + changed)
+        fresh = chunk_documents(
+            [d for d in documents if d.id in todo], self.chunk_size, self.chunk_overlap
+        )
+        started = time.perf_counter()
+        for start in range(0, len(fresh), BATCH):
+            self._upsert(fresh[start : start + BATCH])
+        embed_s = time.perf_counter() - started
+        self._load_lexical()
+        return SyncReport(
+            added=len(added),
+            changed=len(changed),
+            removed=len(removed),
+            untouched=len(current) - len(added) - len(changed),
+            chunks_embedded=len(fresh),
+            chunks_deleted=chunks_deleted,
+            chunks_total=self.collection.count(),
+            embed_s=embed_s,
+            fingerprint=self._fingerprint(current),
+        )
+
+    def _upsert(self, chunks: Sequence[Chunk]) -> None:
+        vectors = self.embedder.embed([c.text for c in chunks])  # (len(chunks), dim)
+        self.collection.upsert(
+            ids=[c.id for c in chunks],
+            embeddings=vectors,
+            documents=[c.text for c in chunks],
+            metadatas=[_metadata(c) for c in chunks],
+        )
+
+    def _load_lexical(self) -> None:
+        self.lexical = BM25Index()
+        self._doc_of = {}
+        if not self.hybrid:
+            return
+        everything = self.collection.get(include=["documents", "metadatas"])
+        self.lexical.add(everything["ids"], [str(t) for t in everything["documents"] or []])
+        for chunk_id, metadata in zip(
+            everything["ids"], everything["metadatas"] or [], strict=True
+        ):
+            self._doc_of[chunk_id] = str(metadata["doc_id"])
+
+    def _fingerprint(self, digests: Mapping[str, str]) -> str:
+        payload = repr((self.name, sorted(digests.items())))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def search(
+        self,
+        query: str,
+        top_k: int,
+        min_similarity: float | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """The ``top_k`` chunks for ``query``: dense cosine search, fused with BM25 if hybrid."""
+        if self.collection.count() == 0:
+            return []
+        wanted = max(top_k * 4, 20) if self.hybrid else top_k
+        vector = self.embedder.embed([query])
+        found = self.collection.query(
+            query_embeddings=vector,
+            n_results=min(wanted, self.collection.count()),
+            where=dict(where) if where else None,
+            include=["documents", "metadatas", "distances"],
+        )
+        dense: dict[str, Hit] = {}
+        for chunk_id, text, metadata, distance in zip(
+            found["ids"][0],
+            (found["documents"] or [[]])[0],
+            (found["metadatas"] or [[]])[0],
+            (found["distances"] or [[]])[0],
+            strict=True,
+        ):
+            similarity = 1.0 - float(distance)  # cosine space: distance = 1 - cosine
+            if min_similarity is None or similarity >= min_similarity:
+                dense[chunk_id] = Hit(
+                    chunk_id, str(metadata["doc_id"]), str(text), similarity, similarity
+                )
+        if not self.hybrid:
+            return list(dense.values())[:top_k]
+        allowed = _matcher(where, self) if where else None
+        lexical = [cid for cid, _ in self.lexical.search(query, wanted, allowed)]
+        fused = reciprocal_rank_fusion([list(dense), lexical], top_k=top_k)
+        missing = [cid for cid, _ in fused if cid not in dense]
+        texts = (
+            dict(
+                zip(
+                    missing,
+                    self.collection.get(ids=missing, include=["documents"])["documents"] or [],
+                    strict=True,
+                )
+            )
+            if missing
+            else {}
+        )
+        hits = []
+        for chunk_id, score in fused:
+            known = dense.get(chunk_id)
+            text = known.text if known else str(texts.get(chunk_id, ""))
+            doc_id = known.doc_id if known else self._doc_of[chunk_id]
+            hits.append(Hit(chunk_id, doc_id, text, score, known.similarity if known else None))
+        return hits
+
+
+def _metadata(chunk: Chunk) -> dict[str, str | int | float | bool]:
+    # Chroma metadata holds scalars only; document metadata of other types is left out.
+    scalars = {k: v for k, v in chunk.metadata.items() if isinstance(v, str | int | float | bool)}
+    return {
+        **scalars,
+        "doc_id": chunk.doc_id,
+        "doc_digest": chunk.doc_digest,
+        "position": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+    }
+
+
+def _matcher(where: Mapping[str, Any], index: ChunkIndex) -> Any:
+    """The lexical side of a metadata filter: the chunk ids Chroma says match it."""
+    ids = set(index.collection.get(where=dict(where), include=[])["ids"])
+    return ids.__contains__

@@ -1,0 +1,93 @@
+"""The Chroma index for real (embedded PersistentClient), with a deterministic embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shipwise.retrieval.embedders import HashingEmbedder
+from shipwise.retrieval.index import ChunkIndex, collection_name, make_client
+from shipwise.tasks.docs import Document
+
+
+class CountingEmbedder(HashingEmbedder):
+    """Remembers every text it embedded, so a test can see what a sync re-embedded."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=128, name="counting")
+        self.seen: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        return super().embed(texts)
+
+
+DOCS = {
+    "returns": "Returns are accepted within 30 days of delivery.\n\nKitchen appliances: 45 days.",
+    "shipping": "Standard shipping takes 3 to 5 days.\n\nExpress shipping costs 9 dollars.",
+    "gift-cards": "Gift cards never expire and can be used online only.",
+}
+
+
+def docs(**texts: str) -> list[Document]:
+    return [Document(i, t, f"{i}.md") for i, t in texts.items()]
+
+
+def index(path: Path, embedder: HashingEmbedder, hybrid: bool = False) -> ChunkIndex:
+    client = make_client(path)
+    name = collection_name("policies", embedder, 60, 0)
+    return ChunkIndex(client, name, embedder, chunk_size=60, chunk_overlap=0, hybrid=hybrid)
+
+
+def test_sync_embeds_only_new_and_changed_documents(tmp_path: Path) -> None:
+    embedder = CountingEmbedder()
+    first = index(tmp_path, embedder).sync(docs(**DOCS))
+    assert (first.added, first.changed, first.removed, first.untouched) == (3, 0, 0, 0)
+    assert first.chunks_embedded == first.chunks_total > 3  # 60-char chunks split the docs
+
+    embedder.seen.clear()
+    again = index(tmp_path, embedder).sync(docs(**DOCS))  # a new process, the same store
+    assert (again.added, again.changed, again.untouched) == (0, 0, 3)
+    assert embedder.seen == [] and again.fingerprint == first.fingerprint
+
+    edited = dict(DOCS, shipping=DOCS["shipping"].replace("9 dollars", "12 dollars"))
+    third = index(tmp_path, embedder).sync(docs(**edited))
+    assert (third.added, third.changed, third.removed, third.untouched) == (0, 1, 0, 2)
+    assert embedder.seen and all(
+        text in edited["shipping"] for text in embedder.seen
+    )  # only the edited document's chunks
+    assert third.chunks_deleted == third.chunks_embedded == 2
+    assert third.fingerprint != first.fingerprint
+
+    del edited["gift-cards"]
+    fourth = index(tmp_path, embedder).sync(docs(**edited))
+    assert (fourth.removed, fourth.chunks_deleted, fourth.chunks_embedded) == (1, 1, 0)
+    assert fourth.chunks_total == third.chunks_total - 1
+
+
+@pytest.mark.parametrize("hybrid", [False, True])
+def test_search_finds_the_document_that_answers(tmp_path: Path, hybrid: bool) -> None:
+    built = index(tmp_path, CountingEmbedder(), hybrid=hybrid)
+    built.sync(docs(**DOCS))
+    hits = built.search("how much does express shipping cost", top_k=2)
+    assert hits[0].doc_id == "shipping" and "Express" in hits[0].text
+    assert len(hits) == 2
+    gift = built.search("do gift cards expire", top_k=3, where={"doc_id": "gift-cards"})
+    assert {h.doc_id for h in gift} == {"gift-cards"}
+
+
+def test_min_similarity_drops_weak_dense_hits(tmp_path: Path) -> None:
+    built = index(tmp_path, CountingEmbedder())
+    built.sync(docs(**DOCS))
+    assert built.search("zebra quantum violin", top_k=3, min_similarity=0.3) == []
+    assert built.search("gift cards expire", top_k=3, min_similarity=0.3)
+
+
+def test_each_embedder_gets_its_own_collection() -> None:
+    a = collection_name("task", HashingEmbedder(name="a"), 800, 100)
+    b = collection_name("task", HashingEmbedder(name="b"), 800, 100)
+    c = collection_name("task", HashingEmbedder(name="a"), 400, 100)
+    assert len({a, b, c}) == 3 and a.startswith("task-a-")
