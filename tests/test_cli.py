@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from shipwise.config import config_dir, register_resolvers
+from shipwise.evidence import DECISION_TAG
 from shipwise.testing.openai_server import FakeOpenAIServer
 from shipwise.tracking import TrackingConfig, find_runs
 
@@ -51,7 +52,14 @@ def shipwise(
 
 
 def runs(root: Path, experiment: str = "support_triage") -> list[dict[str, Any]]:
-    return find_runs(TrackingConfig(f"sqlite:///{root}/mlflow.db", experiment))
+    """The arms' runs (the decision's own run is left out)."""
+    found = find_runs(TrackingConfig(f"sqlite:///{root}/mlflow.db", experiment))
+    return [r for r in found if r["tags"].get(DECISION_TAG) != "true"]
+
+
+def decisions(root: Path, experiment: str) -> list[dict[str, Any]]:
+    found = find_runs(TrackingConfig(f"sqlite:///{root}/mlflow.db", experiment))
+    return [r for r in found if r["tags"].get(DECISION_TAG) == "true"]
 
 
 def test_one_run_writes_a_finished_mlflow_run(tmp_path: Path) -> None:
@@ -77,6 +85,9 @@ def test_the_study_sweeps_and_prints_one_table(tmp_path: Path) -> None:
     assert len(names) == 2
     assert "strategy.k=0" in names[0] and "strategy.k=2" in names[1]
     assert all(n.startswith("prompt ") for n in names)
+    [decided] = decisions(tmp_path, "policy_qa")  # the study ends with a ship decision
+    assert decided["status"] == "FINISHED" and decided["tags"]["ship"] in names
+    assert "report:" in done.stdout
 
 
 def test_a_failing_arm_does_not_stop_the_study(tmp_path: Path) -> None:

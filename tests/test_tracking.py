@@ -57,11 +57,13 @@ def test_tables_params_and_tags_are_logged(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     with tracked_run(cfg, "ok", {"task": "t"}) as run:
         run.log_params({"a.b": 1, "secret": "hidden-value"})
+        run.log_metrics({"monthly_usd.prompt k=[2]": 1.5})
         run.log_table(
             [{"id": "1", "prediction": "x"}, {"id": "2", "prediction": "y"}], "preds.json"
         )
     [found] = find_runs(cfg)
     assert found["status"] == "FINISHED"
     assert found["params"] == {"a.b": "1", "secret": REDACTED}
+    assert found["metrics"] == {"monthly_usd.prompt k__2_": 1.5}
     rows = load_table(cfg, found["run_id"], "preds.json")
     assert [r["prediction"] for r in rows] == ["x", "y"]

@@ -106,7 +106,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         max_new_tokens=task.spec.max_new_tokens,
         temperature=generation["temperature"],
         top_p=generation["top_p"],
-        stop=tuple(generation["stop"]),
+        stop=tuple(generation["stop"]) + tuple(task.spec.stop),
         seed=plain["seed"],
     )
     limit = plain["limit"]

@@ -40,5 +40,29 @@ class StudyTable(Callback):
                 refreshes_per_month=float(decision.get("refreshes_per_month", 0) or 0),
             )
         )
+        self._decide(config)
         if self.failures:
             raise SystemExit(f"{len(self.failures)} of the study's runs failed (see above)")
+
+    def _decide(self, config: DictConfig) -> None:
+        """The ship decision over this sweep's runs of the configured task."""
+        from omegaconf import OmegaConf
+
+        from shipwise.decide_cli import run_decision
+        from shipwise.errors import ShipwiseError
+
+        task = str(config.task.name)
+        run_ids = [r["run_id"] for r in self.results if r["task"] == task]
+        others = sorted({r["task"] for r in self.results} - {task})
+        for other in others:
+            print(f"decide on {other} with: shipwise-decide task={other}")
+        if not run_ids:
+            return
+        tree = OmegaConf.to_container(config, resolve=False)
+        assert isinstance(tree, dict)
+        tree.pop("hydra", None)
+        plain = OmegaConf.to_container(OmegaConf.create(tree), resolve=True)
+        try:
+            run_decision(plain, run_ids)  # type: ignore[arg-type]
+        except ShipwiseError as exc:
+            print(f"shipwise: no decision: {exc.render()}")

@@ -1,9 +1,28 @@
-"""The results table printed at the end of a run or a sweep."""
+"""The results table printed at the end of a run or a sweep, and the ship decision's report.
+
+The decision report is ``decision.json`` (machine-readable), ``decision.md`` (for people) and PNG
+figures (drawn by ``shipwise.figures``); ``decision_table`` is its compact terminal form.
+Heavy imports (rich, matplotlib) stay inside the functions so importing this module is cheap.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipwise.decision_types import (
+    ArmEvidence,
+    ArmVerdict,
+    Constraints,
+    Decision,
+    decision_as_dict,
+)
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def results_table(
@@ -70,3 +89,242 @@ def print_table(table: Any) -> None:
     from rich.console import Console
 
     Console(width=160).print(table)
+
+
+# --- The ship decision -------------------------------------------------------------------------
+
+
+def write_decision_report(
+    decision: Decision, evidence: Sequence[ArmEvidence], out_dir: Path
+) -> dict[str, Path]:
+    """Write decision.json, decision.md and figures/*.png under ``out_dir``.
+
+    Returns {"json": ..., "markdown": ..., "<figure name>": ...} for every file written.
+    """
+    from shipwise.figures import write_figures
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "decision.json"
+    json_path.write_text(json.dumps(decision_as_dict(decision), indent=2) + "\n")
+    figures = write_figures(decision, evidence, out_dir / "figures")
+    markdown_path = out_dir / "decision.md"
+    markdown_path.write_text(decision_markdown(decision, figures), encoding="utf-8")
+    return {"json": json_path, "markdown": markdown_path, **figures}
+
+
+def decision_table(decision: Decision) -> Table:
+    """Compact terminal table: one row per arm, the verdict as its title."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    config = decision.config
+    table = Table(title=escape(decision.verdict), title_justify="left")
+    table.add_column("arm")
+    table.add_column(f"{decision.metric} mean [{_percent(config.confidence)} CI]", justify="right")
+    table.add_column("feasible", justify="center")
+    table.add_column("$/1k", justify="right")
+    table.add_column(f"$/month @ {config.calls_per_month:,.0f}", justify="right")
+    table.add_column("p95 s", justify="right")
+    table.add_column("ship", justify="center")
+    for arm in decision.arms:
+        shipped = arm.name == decision.ship
+        table.add_row(
+            escape(arm.name),
+            _interval(arm),
+            "yes" if arm.feasible else "[red]no[/red]",
+            _usd(arm.usd_per_1k_calls, symbol=False),
+            _usd(arm.monthly_usd, symbol=False),
+            _fixed(arm.latency_p95_s, 2),
+            "SHIP" if shipped else "",
+            style="bold green" if shipped else None,
+        )
+    return table
+
+
+def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
+    """decision.md: verdict, how it was decided, the numbers, caveats, settings and figures."""
+    from shipwise.figures import FIGURE_TITLES
+
+    config = decision.config
+    confidence = _percent(config.confidence)
+    lines = [f"# Ship decision: {decision.task}", "", f"**{_inline(decision.verdict)}**", ""]
+    if decision.ship is None:
+        lines += ["No arm is shipped: none is feasible.", ""]
+    order = " → ".join(config.simplicity)
+    lines += [
+        "## How this was decided",
+        "",
+        f"Every arm was scored on the same frozen test split (fingerprint "
+        f"`{decision.test_fingerprint}`) with `{decision.metric}` as the primary metric and "
+        f"{confidence} paired-bootstrap intervals ({config.resamples:,} resamples, "
+        f"seed {config.seed}). An arm is feasible when it meets every constraint, with quality "
+        f"judged by its interval's lower bound. Among the feasible arms, those not significantly "
+        f"worse than the best one (paired differences at {confidence} confidence, "
+        f"Holm-corrected across all pairs) remain; of these the cheapest per month at "
+        f"{config.calls_per_month:,.0f} calls is shipped, then the simplest ({order}).",
+        "",
+        "## Arms",
+        "",
+        *_arms_table(decision),
+        "",
+        "## Pairwise differences",
+        "",
+        *_pairs_table(decision),
+        "",
+        "## Break-even volumes",
+        "",
+        *_break_evens(decision),
+        "",
+        "## Caveats",
+        "",
+        *([f"- {_inline(c)}" for c in decision.caveats] or ["None."]),
+        "",
+        "## Settings",
+        "",
+        f"- Calls per month: {config.calls_per_month:,.0f}",
+        f"- Refreshes per month (index rebuilds / retrains): {config.refreshes_per_month:g}",
+        f"- Confidence: {confidence}; power for the minimum detectable difference: "
+        f"{config.power:g}",
+        f"- Order of simplicity: {order}",
+        f"- Constraints: {_constraints(config.constraints)}",
+        "",
+    ]
+    if figures:
+        lines += ["## Figures", ""]
+        for name, path in figures.items():
+            title = FIGURE_TITLES.get(name, name.replace("_", " "))
+            lines += [f"### {title}", "", f"![{title}](figures/{path.name})", ""]
+    return "\n".join(lines)
+
+
+def _arms_table(decision: Decision) -> list[str]:
+    if not decision.arms:
+        return ["No arms."]
+    rows = [
+        f"| arm | strategy | {_cell(decision.metric)} mean [low, high] | n | $/1k calls "
+        "| setup $ | $/month | p95 s | feasible | failures |",
+        "|---|---|---|--:|--:|--:|--:|--:|:-:|---|",
+    ]
+    for arm in decision.arms:
+        name = f"**{_cell(arm.name)}** (shipped)" if arm.name == decision.ship else _cell(arm.name)
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    _cell(arm.strategy),
+                    _interval(arm),
+                    f"{arm.n:,}",
+                    _usd(arm.usd_per_1k_calls),
+                    _usd(arm.setup_usd),
+                    _usd(arm.monthly_usd),
+                    _fixed(arm.latency_p95_s, 2),
+                    "yes" if arm.feasible else "**no**",
+                    _cell("; ".join(arm.failures)) or "-",
+                ]
+            )
+            + " |"
+        )
+    return rows
+
+
+def _pairs_table(decision: Decision) -> list[str]:
+    if not decision.pairs:
+        return ["No pairs to compare."]
+    rows = [
+        "| a − b | difference [low, high] | Holm p | significant | min. detectable "
+        "| enough examples |",
+        "|---|---|--:|:-:|--:|:-:|",
+    ]
+    for pair in decision.pairs:
+        difference = f"{_fixed(pair.mean, 3, sign=True)} "
+        difference += f"[{_fixed(pair.low, 3, sign=True)}, {_fixed(pair.high, 3, sign=True)}]"
+        rows.append(
+            f"| {_cell(pair.a)} − {_cell(pair.b)} | {difference} | {_p_value(pair.p_holm)} "
+            f"| {'yes' if pair.significant else 'no'} | {_fixed(pair.min_detectable, 3)} "
+            f"| {'yes' if pair.enough_examples else '**no**'} |"
+        )
+    return rows
+
+
+def _break_evens(decision: Decision) -> list[str]:
+    if not decision.break_evens:
+        return ["No pairs to compare."]
+    per_1k = {arm.name: arm.usd_per_1k_calls for arm in decision.arms}
+    lines = []
+    for even in decision.break_evens:
+        pair = f"`{_inline(even.a)}` and `{_inline(even.b)}`"
+        volume = even.calls_per_month
+        if volume is None or not math.isfinite(volume):
+            lines.append(f"- {pair}: the cost lines never cross.")
+            continue
+        line = f"- {pair} cost the same at {volume:,.0f} calls/month"
+        # Above the break-even the arm with the lower per-call cost is the cheaper one.
+        a, b = per_1k.get(even.a), per_1k.get(even.b)
+        if a is not None and b is not None and a != b:
+            cheaper = even.a if a < b else even.b
+            line += f"; above that, `{_inline(cheaper)}` is cheaper"
+        lines.append(line + ".")
+    return lines
+
+
+def _constraints(constraints: Constraints) -> str:
+    c = constraints
+    described = [
+        f"minimum quality {c.min_quality:.3f} (interval's lower bound)"
+        if c.min_quality is not None
+        else "",
+        f"maximum p95 latency {c.max_p95_latency_s:.2f} s"
+        if c.max_p95_latency_s is not None
+        else "",
+        f"maximum {_usd(c.max_usd_per_1k_calls)} per 1k calls"
+        if c.max_usd_per_1k_calls is not None
+        else "",
+        f"maximum regression drop {c.max_regression_drop:.3f}"
+        if c.max_regression_drop is not None
+        else "",
+        f"minimum red-team pass rate {c.min_redteam_pass_rate:.3f}"
+        if c.min_redteam_pass_rate is not None
+        else "",
+    ]
+    return "; ".join(d for d in described if d) or "none"
+
+
+def _percent(fraction: float) -> str:
+    # 0.975 must read 97.5%, not 98%.
+    return f"{fraction * 100:g}%"
+
+
+def _interval(arm: ArmVerdict) -> str:
+    return f"{_fixed(arm.mean, 3)} [{_fixed(arm.low, 3)}, {_fixed(arm.high, 3)}]"
+
+
+def _fixed(value: float, decimals: int, sign: bool = False) -> str:
+    if not math.isfinite(value):
+        return "n/a" if math.isnan(value) else ("∞" if value > 0 else "−∞")
+    return format(value, f"{'+' if sign else ''}.{decimals}f")
+
+
+def _usd(value: float, symbol: bool = True) -> str:
+    """Dollars with 2 decimals, more for sub-cent amounts so they don't read as $0.00."""
+    if not math.isfinite(value):
+        return _fixed(value, 2)
+    decimals = 2
+    if 0 < abs(value) < 0.01:
+        decimals = min(8, 1 - math.floor(math.log10(abs(value))))
+    text = f"{abs(value):,.{decimals}f}"
+    prefix = "-" if value < 0 else ""
+    return f"{prefix}${text}" if symbol else f"{prefix}{text}"
+
+
+def _p_value(p: float) -> str:
+    return "< 0.001" if 0 <= p < 0.001 else _fixed(p, 3)
+
+
+def _inline(text: str) -> str:
+    # Names and sentences come from configs and runs; keep each on one Markdown line.
+    return " ".join(text.split())
+
+
+def _cell(text: str) -> str:
+    return _inline(text).replace("|", "\\|")

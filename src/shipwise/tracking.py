@@ -24,6 +24,7 @@ _SECRET_KEY = re.compile(
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|Bearer\s+\S+)")
 _SECRET_ENV = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD)", re.IGNORECASE)
 MAX_PARAM_CHARS = 6000
+_METRIC_UNSAFE = re.compile(r"[^\w\-. :/]")
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class TrackedRun:
 
         import mlflow
 
-        finite = {k: float(v) for k, v in metrics.items() if math.isfinite(float(v))}
+        finite = {metric_name(k): float(v) for k, v in metrics.items() if math.isfinite(float(v))}
         mlflow.log_metrics(finite, step=step)
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
@@ -122,6 +123,16 @@ class TrackedRun:
         import mlflow
 
         mlflow.log_artifact(str(path), artifact_path)
+
+    def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
+        import mlflow
+
+        mlflow.log_artifacts(str(folder), artifact_path)
+
+
+def metric_name(name: str) -> str:
+    """``name`` with characters MLflow refuses in metric names (``=``, ``@``, ``[``...) as ``_``."""
+    return _METRIC_UNSAFE.sub("_", name)
 
 
 def _param_value(value: Any) -> str:

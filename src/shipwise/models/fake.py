@@ -12,6 +12,7 @@ from shipwise.models.base import (
     Completion,
     GenerationSettings,
     ModelInfo,
+    Price,
     ProgressCallback,
     apply_stop,
 )
@@ -25,12 +26,13 @@ class FakeGenerator:
         replies: Mapping[str, str] | None = None,
         responder: Callable[[Messages], str] | None = None,
         name: str = "fake",
+        price: Price | Mapping[str, float] | None = None,
     ) -> None:
         self.default = default
         self.replies = dict(replies or {})
         self.responder = responder
         self.calls: list[Messages] = []
-        self._info = ModelInfo(name=name, source=f"fake:{name}")
+        self._info = ModelInfo(name=name, source=f"fake:{name}", price=Price.coerce(price))
 
     @property
     def info(self) -> ModelInfo:

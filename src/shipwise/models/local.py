@@ -196,10 +196,15 @@ class LocalGenerator:
             top_p=settings.top_p if settings.temperature > 0 else None,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=model.generation_config.eos_token_id or tokenizer.eos_token_id,
+            # Stop strings end a sequence inside generate, so a batch stops once every answer
+            # has finished instead of decoding to max_new_tokens.
+            stop_strings=list(settings.stop) or None,
         )
         started = time.perf_counter()
         with torch.inference_mode():
-            output = model.generate(**encoded, generation_config=config)  # type: ignore[operator]
+            output = model.generate(  # type: ignore[operator]
+                **encoded, generation_config=config, tokenizer=tokenizer
+            )
         elapsed = time.perf_counter() - started
         new_tokens = output[:, encoded["input_ids"].shape[1] :]  # (batch, generated)
         prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()

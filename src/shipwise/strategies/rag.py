@@ -31,6 +31,7 @@ class RagPredictor:
     index: ChunkIndex
     demos: DemoSelector
     top_k: int
+    depth: int
     min_similarity: float | None
     where: Mapping[str, Any] | None
     context_template: str
@@ -40,13 +41,14 @@ class RagPredictor:
         rendered = []
         for example, demos in zip(examples, self.demos.select(examples), strict=True):
             started = time.perf_counter()
-            hits = self.index.search(example.user_text, self.top_k, self.min_similarity, self.where)
+            hits = self.index.search(example.user_text, self.depth, self.min_similarity, self.where)
             retrieval_s = time.perf_counter() - started
-            messages = render_chat(self.system_prompt, example, demos, context=self.context(hits))
+            context = self.context(hits[: self.top_k])
+            messages = render_chat(self.system_prompt, example, demos, context=context)
             extras = {
                 "retrieved_docs": _unique(h.doc_id for h in hits),
-                "retrieved_chunks": [h.chunk_id for h in hits],
-                "retrieval_scores": [round(h.score, 4) for h in hits],
+                "retrieved_chunks": [h.chunk_id for h in hits[: self.top_k]],
+                "retrieval_scores": [round(h.score, 4) for h in hits[: self.top_k]],
                 "retrieval_s": retrieval_s,
                 "demo_ids": [d.id for d in demos],
             }
@@ -71,7 +73,8 @@ class RagStrategy:
 
     def __init__(
         self,
-        top_k: int = 4,
+        top_k: int = 3,
+        depth: int = 10,
         min_similarity: float | None = None,
         where: Mapping[str, Any] | None = None,
         chunk_size: int = 800,
@@ -94,6 +97,8 @@ class RagStrategy:
                 fix="put {passages} where the retrieved text goes",
             )
         self.top_k, self.min_similarity, self.where = top_k, min_similarity, where
+        # Retrieval returns `depth` chunks so recall@1..10 can be scored; `top_k` go in the prompt.
+        self.depth = max(depth, top_k)
         self.chunk_size, self.chunk_overlap, self.hybrid = chunk_size, chunk_overlap, hybrid
         self.k, self.selection, self.demo_ids = k, selection, demo_ids
         self.context_template, self.passage_template = context_template, passage_template
@@ -137,6 +142,7 @@ class RagStrategy:
             index,
             selector,
             self.top_k,
+            self.depth,
             self.min_similarity,
             self.where,
             self.context_template,

@@ -57,6 +57,7 @@ class TaskSpec:
     output: OutputSpec = field(default_factory=OutputSpec)
     regression_metric: str = "token_f1"
     max_new_tokens: int = 32
+    stop: Sequence[str] = ()  # generation ends at any of these (e.g. "\n" for one-line answers)
     description: str = ""
 
 

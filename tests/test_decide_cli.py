@@ -1,0 +1,120 @@
+"""shipwise-decide and the evidence it reads: real MLflow runs from the runner, no model."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shipwise.decide_cli import main
+from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
+from shipwise.models.base import GenerationSettings
+from shipwise.models.fake import FakeGenerator
+from shipwise.retrieval.embedders import HashingEmbedder
+from shipwise.runner import RunSpec, run
+from shipwise.strategies.prompt import PromptStrategy
+from shipwise.tasks.example import Messages
+from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
+from shipwise.tracking import TrackingConfig, find_runs
+
+COLOURS = {"apple": "red", "pear": "green", "blueberry": "purple", "mango": "yellow"}
+
+
+def answers(known: set[str]) -> Callable[[Messages], str]:
+    def reply(prompt: Messages) -> str:
+        fruit = prompt[-1].content.removeprefix("What colour is a ").removesuffix("?")
+        return COLOURS.get(fruit, "blue") if fruit in known else "blue"
+
+    return reply
+
+
+@pytest.fixture
+def study(tmp_path: Path, make_task: Callable[..., Path]) -> dict[str, Any]:
+    """Two arms of the fruit task logged by the runner: 'good' (4/4) and 'weak' (1/4)."""
+    task_root = make_task(train=6, val=2, test=4)
+    spec = TaskSpec("fruit", str(task_root), "Name the colour.", "exact_match", OutputSpec())
+    tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit", str(tmp_path / "art"))
+    for name, known, price in (("weak", {"apple"}, 0.1), ("good", set(COLOURS), 3.6)):
+        run(
+            RunSpec(
+                task=load_task(spec),
+                strategy=PromptStrategy(k=1, selection="fixed", name=name),
+                generator=FakeGenerator(
+                    responder=answers(known), name=name, price={"usd_per_1m_input": price}
+                ),
+                embedder_factory=HashingEmbedder,
+                settings=GenerationSettings(max_new_tokens=4),
+                tracking=tracking,
+                root=tmp_path / ".shipwise",
+                run_name=name,
+                params={"task.metric": "exact_match"},
+            )
+        )
+    return {"task_root": task_root, "tracking": tracking, "root": tmp_path}
+
+
+def overrides(study: dict[str, Any], *extra: str) -> list[str]:
+    root = study["root"]
+    return [
+        "task.name=fruit",
+        f"task.data_dir={study['task_root']}",
+        "task.metric=exact_match",
+        "task.output.kind=text",
+        "~task.output.fields",
+        f"paths.root={root}",
+        "decision.resamples=2000",
+        *extra,
+    ]
+
+
+def test_evidence_reads_scores_costs_and_fingerprints(study: dict[str, Any]) -> None:
+    tracking = study["tracking"]
+    runs = {r["name"]: r for r in latest_arm_runs(tracking)}
+    assert sorted(runs) == ["good", "weak"]
+    good = evidence_from_run(tracking, runs["good"])
+    assert good.scores == {"f-8": 1.0, "f-9": 1.0, "f-10": 1.0, "f-11": 1.0}
+    assert good.metric == "exact_match" and len(good.test_fingerprint) == 16
+    weak = evidence_from_run(tracking, runs["weak"])
+    assert sum(weak.scores.values()) == 1.0
+    stale = evidence_from_run(tracking, runs["good"], current={"train": "something-else"})
+    assert stale.stale and "train" in stale.warnings[0]
+
+
+def test_decide_writes_the_report_and_a_tagged_mlflow_run(
+    study: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(overrides(study)) == 0
+    out = capsys.readouterr().out
+    assert "report:" in out
+    reports = sorted((study["root"] / ".shipwise" / "decisions").glob("*/decision.json"))
+    decision = json.loads(reports[-1].read_text())
+    assert decision["schema_version"] == 1 and {a["name"] for a in decision["arms"]} == {
+        "good",
+        "weak",
+    }
+    decided = [r for r in find_runs(study["tracking"]) if r["tags"].get(DECISION_TAG) == "true"]
+    assert len(decided) == 1 and decided[0]["status"] == "FINISHED"
+    # a decision run is never mistaken for an arm
+    assert sorted(r["name"] for r in latest_arm_runs(study["tracking"])) == ["good", "weak"]
+
+
+def test_the_volume_changes_monthly_costs_without_running_a_model(study: dict[str, Any]) -> None:
+    costs = []
+    for calls in (1000, 1_000_000):
+        assert main(overrides(study, f"decision.calls_per_month={calls}")) == 0
+        latest = sorted((study["root"] / ".shipwise" / "decisions").glob("*/decision.json"))[-1]
+        decision = json.loads(latest.read_text())
+        costs.append({a["name"]: a["monthly_usd"] for a in decision["arms"]})
+    assert costs[1]["good"] > costs[0]["good"]
+
+
+def test_bad_run_ids_and_keys_are_clear_errors(
+    study: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*overrides(study), "--runs", "nope"]) == 2
+    assert "runs not found" in capsys.readouterr().err
+    assert main([*overrides(study), "decision.volume=3"]) == 2
+    assert "decision.volume" in capsys.readouterr().err

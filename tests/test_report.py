@@ -1,0 +1,305 @@
+"""The decision report: decision.json, decision.md, figures and the terminal table."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipwise.decision_types import (
+    SCHEMA_VERSION,
+    ArmEvidence,
+    ArmVerdict,
+    BreakEven,
+    Constraints,
+    Decision,
+    DecisionConfig,
+    PairComparison,
+)
+from shipwise.report import decision_table, write_decision_report
+
+VERDICT = "Ship rag: 0.780 [0.710, 0.850], not significantly worse than finetune, $12.00/month."
+FINGERPRINT = "test-fp-0001"
+
+
+def _evidence(
+    name: str,
+    strategy: str,
+    usd_per_call: float,
+    setup_usd: float,
+    latency: float,
+    params: dict[str, str] | None = None,
+) -> ArmEvidence:
+    latencies = [latency * (0.6 + 0.02 * i) for i in range(40)]
+    return ArmEvidence(
+        name=name,
+        strategy=strategy,
+        run_id=f"run-{name}",
+        metric="accuracy",
+        scores={f"ex{i}": float(i % 3 != 0) for i in range(40)},
+        test_fingerprint=FINGERPRINT,
+        usd_per_call=usd_per_call,
+        setup_usd=setup_usd,
+        latency_p95_s=sorted(latencies)[37],
+        latencies_s=latencies,
+        params=params or {},
+    )
+
+
+def _verdict(
+    evidence: ArmEvidence, mean: float, config: DecisionConfig, **kw: object
+) -> ArmVerdict:
+    fields: dict[str, object] = {
+        "name": evidence.name,
+        "strategy": evidence.strategy,
+        "run_id": evidence.run_id,
+        "mean": mean,
+        "low": mean - 0.07,
+        "high": mean + 0.07,
+        "n": 40,
+        "usd_per_1k_calls": evidence.usd_per_call * 1000,
+        "setup_usd": evidence.setup_usd,
+        "monthly_usd": evidence.usd_per_call * config.calls_per_month
+        + evidence.setup_usd * config.refreshes_per_month,
+        "latency_p95_s": evidence.latency_p95_s,
+        "feasible": True,
+        "failures": (),
+        "not_worse_than_best": True,
+    }
+    fields.update(kw)
+    return ArmVerdict(**fields)  # type: ignore[arg-type]
+
+
+def _study(swept: bool = True) -> tuple[Decision, list[ArmEvidence]]:
+    """prompt, rag, finetune (train_size 100) and, when ``swept``, finetune at 25 and 50."""
+    config = DecisionConfig(
+        calls_per_month=100_000,
+        refreshes_per_month=2,
+        constraints=Constraints(min_quality=0.6, max_p95_latency_s=2.0),
+    )
+    size = {"strategy.train_size": "100"} if swept else {}
+    evidence = [
+        _evidence("prompt", "prompt", 0.0004, 0.0, 0.8),
+        _evidence("rag", "rag", 0.0001, 1.0, 1.1),
+        _evidence("finetune", "finetune", 0.00002, 40.0, 2.5, size),
+    ]
+    arms = [
+        _verdict(
+            evidence[0],
+            0.62,
+            config,
+            feasible=False,
+            failures=("Quality 0.550 (lower bound) is below the minimum 0.600.",),
+            not_worse_than_best=False,
+        ),
+        _verdict(evidence[1], 0.78, config),
+        _verdict(
+            evidence[2],
+            0.80,
+            config,
+            feasible=False,
+            failures=("p95 latency 3.35 s exceeds the maximum 2.00 s.",),
+        ),
+    ]
+    if swept:
+        for size_value, mean in (("25", 0.55), ("50", 0.70)):
+            extra = _evidence(
+                f"finetune-n{size_value}",
+                "finetune",
+                0.00002,
+                40.0,
+                2.5,
+                {"strategy.train_size": size_value},
+            )
+            evidence.append(extra)
+            arms.append(_verdict(extra, mean, config, feasible=False))
+    pairs = [
+        PairComparison("rag", "prompt", 0.16, 0.05, 0.27, 0.004, 0.012, True, 0.09, True),
+        PairComparison("finetune", "rag", 0.02, -0.05, 0.09, 0.5, 1.0, False, 0.09, False),
+        PairComparison("finetune", "prompt", 0.18, 0.07, 0.29, 0.0, 0.0, True, 0.09, True),
+    ]
+    break_evens = [
+        BreakEven("prompt", "rag", 2 / (0.0004 - 0.0001)),
+        BreakEven("rag", "finetune", 78 / (0.0001 - 0.00002)),
+        BreakEven("prompt", "finetune", 80 / (0.0004 - 0.00002)),
+        BreakEven("finetune", "finetune-n25", None),
+    ]
+    decision = Decision(
+        schema_version=SCHEMA_VERSION,
+        task="ticket-triage",
+        metric="accuracy",
+        test_fingerprint=FINGERPRINT,
+        ship="rag",
+        verdict=VERDICT,
+        arms=arms,
+        pairs=pairs,
+        break_evens=break_evens if swept else break_evens[:3],
+        caveats=("40 test examples cannot settle finetune vs rag (needs a difference ≥ 0.090).",),
+        config=config,
+    )
+    return decision, evidence
+
+
+def _image_shape(path: Path) -> tuple[int, ...]:
+    from matplotlib.image import imread
+
+    return tuple(imread(str(path)).shape)
+
+
+def test_report_writes_json_markdown_and_every_figure(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    written = write_decision_report(decision, evidence, tmp_path)
+
+    assert set(written) == {
+        "json",
+        "markdown",
+        "quality_vs_cost",
+        "cost_vs_volume",
+        "latency",
+        "learning_curve",
+    }
+    loaded = json.loads((tmp_path / "decision.json").read_text())
+    assert loaded["schema_version"] == SCHEMA_VERSION
+    assert loaded["verdict"] == VERDICT
+    assert loaded["ship"] == "rag"
+
+    markdown = written["markdown"].read_text()
+    assert VERDICT in markdown
+    for arm in decision.arms:
+        assert arm.name in markdown
+    figures = {name: path for name, path in written.items() if name not in ("json", "markdown")}
+    for name, path in figures.items():
+        assert path.parent == tmp_path / "figures"
+        assert f"](figures/{name}.png)" in markdown
+        height, width, *_ = _image_shape(path)
+        assert height > 300 and width > 300, (name, height, width)
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(
+        f"{name}.png" for name in figures
+    )
+
+
+def test_markdown_numbers_and_sections(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    markdown = write_decision_report(decision, evidence, tmp_path)["markdown"].read_text()
+
+    assert f"**{VERDICT}**" in markdown
+    assert "Holm" in markdown
+    assert "0.780 [0.710, 0.850]" in markdown  # metric mean [low, high], 3 decimals
+    assert "| $12.00 |" in markdown  # rag: 100,000 x $0.0001 + $1 x 2 refreshes
+    assert "$0.40" in markdown  # prompt's $/1k calls
+    assert "$0.02" in markdown  # finetune's $/1k calls, sub-dollar but not rounded away
+    assert "6,667 calls/month" in markdown  # prompt = rag break-even, thousands separators
+    assert "never cross" in markdown
+    assert "< 0.001" in markdown
+    assert "- 40 test examples cannot settle" in markdown
+    assert "Calls per month: 100,000" in markdown
+    assert "maximum p95 latency 2.00 s" in markdown
+    assert "**rag** (shipped)" in markdown
+
+
+def test_learning_curve_absent_without_a_swept_parameter(tmp_path: Path) -> None:
+    decision, evidence = _study(swept=False)
+    written = write_decision_report(decision, evidence, tmp_path)
+
+    assert "learning_curve" not in written
+    assert not (tmp_path / "figures" / "learning_curve.png").exists()
+    assert "learning_curve" not in written["markdown"].read_text()
+
+
+def test_a_later_report_removes_its_stale_learning_curve(tmp_path: Path) -> None:
+    write_decision_report(*_study(swept=True), tmp_path)
+    assert (tmp_path / "figures" / "learning_curve.png").exists()
+
+    write_decision_report(*_study(swept=False), tmp_path)
+    assert not (tmp_path / "figures" / "learning_curve.png").exists()
+
+
+def test_no_shipped_arm_renders(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    verdict = "Ship nothing: no arm meets every constraint."
+    decision = dataclasses.replace(
+        decision,
+        ship=None,
+        verdict=verdict,
+        arms=[dataclasses.replace(arm, feasible=False) for arm in decision.arms],
+    )
+    written = write_decision_report(decision, evidence, tmp_path)
+
+    assert json.loads(written["json"].read_text())["ship"] is None
+    markdown = written["markdown"].read_text()
+    assert f"**{verdict}**" in markdown
+    assert "(shipped)" not in markdown
+    assert _image_shape(written["quality_vs_cost"])[0] > 300
+    assert verdict in _render(decision)
+
+
+def test_latency_figure_skipped_without_latencies(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    evidence = [dataclasses.replace(e, latencies_s=()) for e in evidence]
+    written = write_decision_report(decision, evidence, tmp_path)
+
+    assert "latency" not in written
+    assert "figures/latency.png" not in written["markdown"].read_text()
+
+
+def test_free_arm_and_break_even_beyond_the_default_range_render(tmp_path: Path) -> None:
+    # A local model costs nothing per call (the cost axis cannot be plain log) and a break-even
+    # at 5 billion calls must widen the volume axis rather than be dropped.
+    decision, evidence = _study()
+    evidence = [
+        dataclasses.replace(e, usd_per_call=0.0, setup_usd=0.0) if e.name == "prompt" else e
+        for e in evidence
+    ]
+    arms = [
+        dataclasses.replace(a, usd_per_1k_calls=0.0, setup_usd=0.0, monthly_usd=0.0)
+        if a.name == "prompt"
+        else a
+        for a in decision.arms
+    ]
+    decision = dataclasses.replace(
+        decision, arms=arms, break_evens=[BreakEven("rag", "finetune", 5e9)]
+    )
+    written = write_decision_report(decision, evidence, tmp_path)
+
+    assert _image_shape(written["cost_vs_volume"])[1] > 300
+    assert "5,000,000,000 calls/month" in written["markdown"].read_text()
+    assert "| $0.00 |" in written["markdown"].read_text()
+
+
+def test_figures_are_deterministic(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    first = write_decision_report(decision, evidence, tmp_path / "a")
+    second = write_decision_report(decision, evidence, tmp_path / "b")
+
+    for name in first:
+        assert first[name].read_bytes() == second[name].read_bytes(), name
+
+
+def _render(decision: Decision) -> str:
+    from rich.console import Console
+
+    console = Console(record=True, width=140, file=io.StringIO())
+    console.print(decision_table(decision))
+    return console.export_text()
+
+
+def test_decision_table_lists_every_arm_under_the_verdict() -> None:
+    decision, _ = _study()
+    text = _render(decision)
+
+    assert VERDICT in " ".join(text.split())
+    for arm in decision.arms:
+        assert arm.name in text
+    assert "SHIP" in text
+    assert "0.780 [0.710, 0.850]" in text
+
+
+@pytest.mark.parametrize("module", ["matplotlib", "rich"])
+def test_importing_report_stays_light(module: str) -> None:
+    code = f"import sys, shipwise.report; sys.exit({module!r} in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
