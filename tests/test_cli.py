@@ -157,3 +157,14 @@ def test_the_default_study_runs_prompt_and_rag(tmp_path: Path) -> None:
     rag = by_strategy["rag"]["metrics"]
     assert rag["index.docs_added"] == 34 and "test/retrieval.recall_at_5" in rag
     assert "test/retrieval.recall_at_5" not in by_strategy["prompt"]["metrics"]
+
+
+def test_a_tuning_sweep_on_val_shows_its_scores_and_makes_no_decision(tmp_path: Path) -> None:
+    done = shipwise(
+        tmp_path, "-m", "model=fake", "embedder=hashing", "eval_splits=[val]",
+        "strategy=prompt", "strategy.k=0,1", "limit=2", "task=policy_qa",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "token_f1 (val)" in done.stdout
+    assert decisions(tmp_path, "policy_qa") == []
+    assert "Traceback" not in done.stderr and "raised" not in done.stderr

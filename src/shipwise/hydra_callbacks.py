@@ -52,7 +52,8 @@ class StudyTable(Callback):
         from shipwise.errors import ShipwiseError
 
         task = str(config.task.name)
-        run_ids = [r["run_id"] for r in self.results if r["task"] == task]
+        # Only runs scored on the test split can be compared (tuning sweeps score val).
+        run_ids = [r["run_id"] for r in self.results if r["task"] == task and "test" in r["splits"]]
         others = sorted({r["task"] for r in self.results} - {task})
         for other in others:
             print(f"decide on {other} with: shipwise-decide task={other}")

@@ -42,20 +42,31 @@ def results_table(
     from rich.table import Table
 
     table = Table(title="shipwise results", show_lines=False)
-    columns = ("run", "metric", "test (95% CI)", "redteam", "regression", "p95 s", "s/call", "$/1k")
+    columns = (
+        "run",
+        "metric",
+        "score (95% CI)",
+        "redteam",
+        "regression",
+        "p95 s",
+        "s/call",
+        "$/1k",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column in ("run", "metric") else "right")
     if calls_per_month:
         table.add_column(f"$/month @ {calls_per_month:,.0f}", justify="right")
     for result in results:
         splits = result["splits"]
-        test = splits.get("test", {}).get("summary")
-        if test is None:
+        # The test split when scored, else the first one (e.g. val while tuning).
+        headline = "test" if "test" in splits else next(iter(splits), None)
+        if headline is None:
             continue
+        test = splits[headline]["summary"]
         p = test["primary"]
         row = [
             escape(result["run_name"]),
-            test["metric"],
+            test["metric"] if headline == "test" else f"{test['metric']} ({headline})",
             f"{p['mean']:.3f} [{p['low']:.3f}, {p['high']:.3f}] n={p['n']}",
             _primary(splits, "redteam"),
             _primary(splits, "regression"),

@@ -82,3 +82,14 @@ def test_bad_settings_are_config_errors(make_task: Callable[..., Path], tmp_path
         PromptStrategy(k=50, selection="fixed").setup(task, context(tmp_path))
     with pytest.raises(ConfigError, match=r"not in the train split: nope"):
         PromptStrategy(k=1, selection="fixed", demo_ids=["nope"]).setup(task, context(tmp_path))
+
+
+def test_context_goes_next_to_the_question_or_into_the_system_message() -> None:
+    demo = Example("d", (Message("user", "q1"),), "a1")
+    example = Example("e", (Message("user", "q2"),), "a2")
+    near = render_chat("sys", example, [demo], context="CTX", context_in="user")
+    assert near[0] == Message("system", "sys")
+    assert near[-1] == Message("user", "CTX\n\nQuestion: q2")
+    assert near[1] == Message("user", "q1")  # demonstrations stay as they were
+    apart = render_chat("sys", example, [demo], context="CTX", context_in="system")
+    assert apart[0] == Message("system", "sys\n\nCTX") and apart[-1] == Message("user", "q2")

@@ -49,8 +49,7 @@ def rental_task(tmp_path: Path) -> Path:
 
 def reads_the_passages(prompt: Messages) -> str:
     """Answers from the top retrieved passage only, as a grounded model would."""
-    system = prompt[0].content
-    passages = system.split("Passages from our documents:\n", 1)[-1]
+    passages = prompt[-1].content.split("Passages from our documents:\n", 1)[-1]
     for _, answer, doc in QUESTIONS:
         if passages.startswith(f"[{doc}]"):
             return answer
@@ -74,7 +73,7 @@ def spec_for(tmp_path: Path, task_root: Path, strategy: RagStrategy) -> RunSpec:
 def test_rag_answers_from_retrieved_passages_and_scores_retrieval(
     tmp_path: Path, rental_task: Path
 ) -> None:
-    result = run(spec_for(tmp_path, rental_task, RagStrategy(top_k=2, chunk_size=200)))
+    result = run(spec_for(tmp_path, rental_task, RagStrategy(top_k=2, chunk_size=200, k=1)))
     test = result.splits["test"]
     assert test.summary.means["exact_match"] == 1.0
     assert test.retrieval["retrieval.recall_at_1"] == 1.0
@@ -93,7 +92,7 @@ def test_rag_answers_from_retrieved_passages_and_scores_retrieval(
 
 
 def test_editing_one_document_re_embeds_only_it(tmp_path: Path, rental_task: Path) -> None:
-    strategy = RagStrategy(top_k=2, chunk_size=200)
+    strategy = RagStrategy(top_k=2, chunk_size=200, k=1)
     run(spec_for(tmp_path, rental_task, strategy))
     kayak = rental_task / "docs" / "kayaks.md"
     kayak.write_text(kayak.read_text().replace("120 pounds", "150 pounds"))
@@ -168,7 +167,7 @@ def test_the_arm_runs_against_a_chroma_server(
     tmp_path: Path, rental_task: Path, chroma_server: int
 ) -> None:
     strategy = RagStrategy(
-        top_k=2, chunk_size=200, chroma={"host": "127.0.0.1", "port": chroma_server}
+        top_k=2, chunk_size=200, k=1, chroma={"host": "127.0.0.1", "port": chroma_server}
     )
     result = run(spec_for(tmp_path, rental_task, strategy))
     assert result.splits["test"].summary.means["exact_match"] == 1.0

@@ -72,26 +72,36 @@ class Strategy(Protocol):
     def setup(self, task: Task, context: SetupContext) -> Setup: ...
 
 
+CONTEXT_PLACES = ("user", "system")
+
+
 def render_chat(
     system_prompt: str,
     example: Example,
     demos: Sequence[Example] = (),
     context: str | None = None,
+    context_in: str = "user",
 ) -> Messages:
     """System prompt, demonstrations as past turns, then the example's own turns.
 
     A record that carries its own system message keeps it (the task's prompt is not added).
-    ``context`` (retrieved passages) goes into the system message, ahead of the question.
+    ``context`` (retrieved passages) goes just ahead of the question in the last user turn
+    (``context_in="user"``: small models use passages they read next to the question), or
+    into the system message.
     """
     own_system = [m for m in example.prompt if m.role == "system"]
     system = own_system[0].content if own_system else system_prompt
-    if context:
+    if context and context_in == "system":
         system = f"{system}\n\n{context}" if system else context
     messages: list[Message] = [Message("system", system)] if system else []
     for demo in demos:
         messages.extend(m for m in demo.prompt if m.role != "system")
         messages.append(Message("assistant", demo.reference))
-    messages.extend(m for m in example.prompt if m.role != "system")
+    turns = [m for m in example.prompt if m.role != "system"]
+    if context and context_in == "user":
+        last = max(i for i, m in enumerate(turns) if m.role == "user")
+        turns[last] = Message("user", f"{context}\n\nQuestion: {turns[last].content}")
+    messages.extend(turns)
     return tuple(messages)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from shipwise.errors import ConfigError
 from shipwise.models.base import Generator
 from shipwise.retrieval.index import ChunkIndex, Hit, collection_name, make_client
-from shipwise.strategies.base import Rendered, Setup, SetupContext, render_chat
+from shipwise.strategies.base import CONTEXT_PLACES, Rendered, Setup, SetupContext, render_chat
 from shipwise.strategies.demos import DemoSelector
 from shipwise.tasks.example import Example
 from shipwise.tasks.task import Task
@@ -36,6 +36,7 @@ class RagPredictor:
     where: Mapping[str, Any] | None
     context_template: str
     passage_template: str
+    context_in: str
 
     def render(self, examples: Sequence[Example]) -> list[Rendered]:
         rendered = []
@@ -44,7 +45,9 @@ class RagPredictor:
             hits = self.index.search(example.user_text, self.depth, self.min_similarity, self.where)
             retrieval_s = time.perf_counter() - started
             context = self.context(hits[: self.top_k])
-            messages = render_chat(self.system_prompt, example, demos, context=context)
+            messages = render_chat(
+                self.system_prompt, example, demos, context=context, context_in=self.context_in
+            )
             extras = {
                 "retrieved_docs": _unique(h.doc_id for h in hits),
                 "retrieved_chunks": [h.chunk_id for h in hits[: self.top_k]],
@@ -80,11 +83,12 @@ class RagStrategy:
         chunk_size: int = 800,
         chunk_overlap: int = 100,
         hybrid: bool = True,
-        k: int = 0,
+        k: int = 4,
         selection: str = "similar",
         demo_ids: Sequence[str] | None = None,
         context_template: str = DEFAULT_CONTEXT,
         passage_template: str = DEFAULT_PASSAGE,
+        context_in: str = "user",
         chroma: Mapping[str, Any] | None = None,
         name: str = "rag",
     ) -> None:
@@ -96,6 +100,13 @@ class RagStrategy:
                 where="strategy.context_template",
                 fix="put {passages} where the retrieved text goes",
             )
+        if context_in not in CONTEXT_PLACES:
+            raise ConfigError(
+                f"unknown context place {context_in!r}",
+                where="strategy.context_in",
+                fix=f"use one of {', '.join(CONTEXT_PLACES)}",
+            )
+        self.context_in = context_in
         self.top_k, self.min_similarity, self.where = top_k, min_similarity, where
         # Retrieval returns `depth` chunks so recall@1..10 can be scored; `top_k` go in the prompt.
         self.depth = max(depth, top_k)
@@ -147,6 +158,7 @@ class RagStrategy:
             self.where,
             self.context_template,
             self.passage_template,
+            self.context_in,
         )
         params = {"collection": name, "index_fingerprint": report.fingerprint}
         metrics = {**report.as_metrics(), "index.embed_usd": embed_usd}
