@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shipwise.evidence import DECISION_TAG
 from shipwise.tracking import TrackingConfig, find_runs, load_table
 
 pytestmark = pytest.mark.slow
@@ -27,7 +28,10 @@ def test_the_default_study_runs_smollm2_and_writes_a_real_mlflow_run(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "shipwise results" in done.stdout
     tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "support_triage")
-    by_strategy = {r["tags"]["strategy"]: r for r in find_runs(tracking)}
+    found = find_runs(tracking)
+    [decided] = [r for r in found if r["tags"].get(DECISION_TAG) == "true"]
+    assert decided["tags"]["ship"].split()[0] in {"prompt", "rag"}  # the study ends deciding
+    by_strategy = {r["tags"]["strategy"]: r for r in found if r is not decided}
     assert sorted(by_strategy) == ["prompt", "rag"]
     assert by_strategy["rag"]["status"] == "FINISHED"
     assert by_strategy["rag"]["metrics"]["index.chunks"] > 16  # the triage handbook, chunked

@@ -76,11 +76,11 @@ class RagStrategy:
 
     def __init__(
         self,
-        top_k: int = 3,
+        top_k: int = 2,
         depth: int = 10,
         min_similarity: float | None = None,
         where: Mapping[str, Any] | None = None,
-        chunk_size: int = 800,
+        chunk_size: int = 400,
         chunk_overlap: int = 100,
         hybrid: bool = True,
         k: int = 4,
