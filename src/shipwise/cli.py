@@ -91,14 +91,12 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
 
     from shipwise.models.base import GenerationSettings
     from shipwise.runner import RunSpec
-    from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
+    from shipwise.tasks.task import load_task_config
     from shipwise.tracking import TrackingConfig, flatten
 
     _hub_offline(cfg)
     plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    task_cfg = dict(plain["task"])
-    task_cfg["output"] = OutputSpec(**task_cfg.get("output", {}))
-    task = load_task(TaskSpec(**task_cfg), plain["paths"]["data"])
+    task = load_task_config(plain["task"], plain["paths"]["data"])
     root = Path(plain["paths"]["cache"]).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     generation = plain["generation"]

@@ -36,12 +36,10 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
     from shipwise.decision import decide
     from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
     from shipwise.report import decision_table, print_table, write_decision_report
-    from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
+    from shipwise.tasks.task import load_task_config
     from shipwise.tracking import TrackingConfig, flatten, tracked_run
 
-    task_cfg = dict(plain["task"])
-    task_cfg["output"] = OutputSpec(**task_cfg.get("output", {}))
-    task = load_task(TaskSpec(**task_cfg), plain["paths"]["data"])
+    task = load_task_config(plain["task"], plain["paths"]["data"])
     tracking = TrackingConfig(**plain["tracking"])
     runs = latest_arm_runs(tracking, run_ids)
     if not runs:

@@ -132,6 +132,7 @@ def _evaluate_split(
     rendered = predictor.render(examples)
     completions = generate_cached(predictor.generator, rendered, spec.settings, cache, split)
     price = predictor.generator.info.price
+    costs = [price.call_usd(c) for c in completions]
     scores = [
         evaluator.score(c.text, e.reference, _alternatives(e))
         for c, e in zip(completions, examples, strict=True)
@@ -142,7 +143,7 @@ def _evaluate_split(
         [c.compute_s for c in completions],
         [c.prompt_tokens for c in completions],
         [c.completion_tokens for c in completions],
-        [price.call_usd(c) for c in completions],
+        costs,
     )
     prefix = f"{split}/"
     tracked.log_metrics(summary.as_metrics(prefix))
@@ -160,11 +161,11 @@ def _evaluate_split(
             "latency_s": c.latency_s,
             "prompt_tokens": c.prompt_tokens,
             "completion_tokens": c.completion_tokens,
-            "cost_usd": price.call_usd(c),
+            "cost_usd": cost,
             "retrieved": ", ".join(r.extras.get("retrieved_docs", [])),
             "extras": json.dumps(dict(r.extras), ensure_ascii=False),
         }
-        for e, r, c, s in zip(examples, rendered, completions, scores, strict=True)
+        for e, r, c, s, cost in zip(examples, rendered, completions, scores, costs, strict=True)
     ]
     tracked.log_table(rows, f"predictions/{split}.json")
     return SplitResult(split, summary, fingerprint, retrieval)

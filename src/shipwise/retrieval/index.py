@@ -116,7 +116,9 @@ class ChunkIndex:
             name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         self.lexical = BM25Index()
-        self._doc_of: dict[str, str] = {}  # chunk id -> doc id, for lexical hits
+        # chunk id -> (doc id, text): lexical hits need both, and sync already read them
+        self._chunks: dict[str, tuple[str, str]] = {}
+        self._count = self.collection.count()
 
     def sync(self, documents: Sequence[Document]) -> SyncReport:
         """Reconcile the collection with ``documents``; only new or changed ones are embedded."""
@@ -146,6 +148,7 @@ class ChunkIndex:
             self._upsert(fresh[start : start + BATCH])
         embed_s = time.perf_counter() - started
         self._load_lexical()
+        self._count = self.collection.count()
         return SyncReport(
             added=len(added),
             changed=len(changed),
@@ -153,7 +156,7 @@ class ChunkIndex:
             untouched=len(current) - len(added) - len(changed),
             chunks_embedded=len(fresh),
             chunks_deleted=chunks_deleted,
-            chunks_total=self.collection.count(),
+            chunks_total=self._count,
             embed_s=embed_s,
             fingerprint=self._fingerprint(current),
         )
@@ -169,15 +172,16 @@ class ChunkIndex:
 
     def _load_lexical(self) -> None:
         self.lexical = BM25Index()
-        self._doc_of = {}
+        self._chunks = {}
         if not self.hybrid:
             return
         everything = self.collection.get(include=["documents", "metadatas"])
-        self.lexical.add(everything["ids"], [str(t) for t in everything["documents"] or []])
-        for chunk_id, metadata in zip(
-            everything["ids"], everything["metadatas"] or [], strict=True
+        texts = [str(t) for t in everything["documents"] or []]
+        self.lexical.add(everything["ids"], texts)
+        for chunk_id, text, metadata in zip(
+            everything["ids"], texts, everything["metadatas"] or [], strict=True
         ):
-            self._doc_of[chunk_id] = str(metadata["doc_id"])
+            self._chunks[chunk_id] = (str(metadata["doc_id"]), text)
 
     def _fingerprint(self, digests: Mapping[str, str]) -> str:
         payload = repr((self.name, sorted(digests.items())))
@@ -191,13 +195,13 @@ class ChunkIndex:
         where: Mapping[str, Any] | None = None,
     ) -> list[Hit]:
         """The ``top_k`` chunks for ``query``: dense cosine search, fused with BM25 if hybrid."""
-        if self.collection.count() == 0:
+        if self._count == 0:
             return []
         wanted = max(top_k * 4, 20) if self.hybrid else top_k
         vector = self.embedder.embed([query])
         found = self.collection.query(
             query_embeddings=vector,
-            n_results=min(wanted, self.collection.count()),
+            n_results=min(wanted, self._count),
             where=dict(where) if where else None,
             include=["documents", "metadatas", "distances"],
         )
@@ -219,24 +223,14 @@ class ChunkIndex:
         allowed = _matcher(where, self) if where else None
         lexical = [cid for cid, _ in self.lexical.search(query, wanted, allowed)]
         fused = reciprocal_rank_fusion([list(dense), lexical], top_k=top_k)
-        missing = [cid for cid, _ in fused if cid not in dense]
-        texts = (
-            dict(
-                zip(
-                    missing,
-                    self.collection.get(ids=missing, include=["documents"])["documents"] or [],
-                    strict=True,
-                )
-            )
-            if missing
-            else {}
-        )
         hits = []
         for chunk_id, score in fused:
             known = dense.get(chunk_id)
-            text = known.text if known else str(texts.get(chunk_id, ""))
-            doc_id = known.doc_id if known else self._doc_of[chunk_id]
-            hits.append(Hit(chunk_id, doc_id, text, score, known.similarity if known else None))
+            if known is not None:
+                hits.append(Hit(chunk_id, known.doc_id, known.text, score, known.similarity))
+            else:
+                doc_id, text = self._chunks[chunk_id]
+                hits.append(Hit(chunk_id, doc_id, text, score, None))
         return hits
 
 

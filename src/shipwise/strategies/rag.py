@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from shipwise.errors import ConfigError
@@ -130,7 +131,9 @@ class RagStrategy:
             )
         embedder = context.embedder
         client = make_client(
-            context.root / "chroma" if not self.chroma.get("path") else _path(self.chroma["path"]),
+            Path(self.chroma["path"]).expanduser()
+            if self.chroma.get("path")
+            else context.root / "chroma",
             host=self.chroma.get("host"),
             port=int(self.chroma.get("port") or 8000),
         )
@@ -163,9 +166,3 @@ class RagStrategy:
         params = {"collection": name, "index_fingerprint": report.fingerprint}
         metrics = {**report.as_metrics(), "index.embed_usd": embed_usd}
         return Setup(predictor=predictor, params=params, metrics=metrics, cost_usd=embed_usd)
-
-
-def _path(value: Any) -> Any:
-    from pathlib import Path
-
-    return Path(str(value)).expanduser()

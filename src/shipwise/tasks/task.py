@@ -6,6 +6,7 @@ import importlib.resources
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from shipwise.errors import ConfigError, DataError
 from shipwise.tasks.docs import Document, docs_fingerprint, read_documents
@@ -113,6 +114,13 @@ def _shipped_data_roots() -> list[Path]:
     packaged = Path(str(importlib.resources.files("shipwise"))) / "_data"
     checkout = Path(__file__).resolve().parents[3] / "data"
     return [p for p in (packaged, checkout) if p.is_dir()]
+
+
+def load_task_config(task: Mapping[str, Any], data_root: str | None = None) -> Task:
+    """Load the task described by a resolved ``task`` config group (plain values)."""
+    values = dict(task)
+    values["output"] = OutputSpec(**(values.get("output") or {}))
+    return load_task(TaskSpec(**values), data_root)
 
 
 def load_task(spec: TaskSpec, data_root: str | None = None) -> Task:
