@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 from shipwise.config import config_dir, register_resolvers
 from shipwise.evidence import DECISION_TAG
+from shipwise.testing.finetune_server import add_fine_tuning
 from shipwise.testing.openai_server import FakeOpenAIServer
 from shipwise.tracking import TrackingConfig, find_runs
 
@@ -149,14 +150,58 @@ def test_a_wrong_key_inside_a_group_names_the_group(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_default_study_runs_prompt_and_rag(tmp_path: Path) -> None:
+def test_the_default_study_runs_three_arms_and_a_failing_one_is_named(tmp_path: Path) -> None:
     done = shipwise(tmp_path, "-m", *FAST, "limit=3", "task=policy_qa")
-    assert done.returncode == 0, done.stderr
+    # LoRA cannot train the fake model: that arm fails with its reason, the others finish
+    assert done.returncode != 0
+    assert "the lora backend trains a local model" in done.stderr
+    assert "Traceback" not in done.stderr
     by_strategy = {r["tags"]["strategy"]: r for r in runs(tmp_path, "policy_qa")}
-    assert sorted(by_strategy) == ["prompt", "rag"]
+    assert sorted(by_strategy) == ["finetune", "prompt", "rag"]
+    assert by_strategy["finetune"]["status"] == "FAILED"
     rag = by_strategy["rag"]["metrics"]
+    assert (
+        by_strategy["rag"]["status"] == "FINISHED" and by_strategy["prompt"]["status"] == "FINISHED"
+    )
     assert rag["index.docs_added"] == 34 and "test/retrieval.recall_at_5" in rag
     assert "test/retrieval.recall_at_5" not in by_strategy["prompt"]["metrics"]
+
+
+def test_the_hosted_fine_tune_runs_against_a_local_protocol_server(tmp_path: Path) -> None:
+    key = "sk-local-finetune-key-0123456789"
+    hosted = [
+        "strategy=finetune",
+        "strategy.backend=hosted",
+        "strategy.hosted.api_key_env=SHIPWISE_CLI_TEST_KEY",
+        "strategy.hosted.tokenizer=approx",
+        "strategy.hosted.poll_interval_s=0.01",
+        "strategy.hosted.max_poll_interval_s=0.05",
+        "model=fake",
+        "embedder=hashing",
+        "limit=3",
+        "eval_splits=[test,regression]",
+    ]
+    with FakeOpenAIServer(lambda body: TRIAGE, api_key=key) as server:
+        jobs = add_fine_tuning(server)
+        url = f"strategy.hosted.base_url={server.base_url}"
+        env = {"SHIPWISE_CLI_TEST_KEY": key}
+        done = shipwise(tmp_path, *hosted, url, env=env)
+        assert done.returncode == 0, done.stderr
+        again = shipwise(tmp_path, *hosted, url, "seed=0", env=env)
+        assert again.returncode == 0, again.stderr
+        models = [r.json["model"] for r in server.requests if r.path.endswith("/chat/completions")]
+        created = jobs.jobs_created
+    assert created == 1  # the identical second run reused the succeeded job
+    second, first = runs(tmp_path)  # newest first
+    tuned = first["params"]["setup.fine_tuned_model"]
+    assert tuned.startswith("ft:") and second["params"]["setup.job_reused"] == "True"
+    assert first["metrics"]["train/billed_tokens_estimate"] > 0
+    assert "regression/baseline_primary" in first["metrics"]
+    assert set(models) == {tuned, "gpt-4o-mini-2024-07-18"}  # tuned answers; base: regression
+    logged = str(first["params"]) + str(first["tags"])
+    assert key not in logged and key not in done.stdout + done.stderr
+    state = "".join(p.read_text() for p in tmp_path.rglob("hosted-*.json"))
+    assert state and key not in state
 
 
 def test_a_tuning_sweep_on_val_shows_its_scores_and_makes_no_decision(tmp_path: Path) -> None:
@@ -168,3 +213,24 @@ def test_a_tuning_sweep_on_val_shows_its_scores_and_makes_no_decision(tmp_path: 
     assert "token_f1 (val)" in done.stdout
     assert decisions(tmp_path, "policy_qa") == []
     assert "Traceback" not in done.stderr and "raised" not in done.stderr
+
+
+def test_constrained_decoding_is_auto_for_local_models_and_closed_answers() -> None:
+    from shipwise.cli import _allowed
+    from shipwise.errors import ConfigError
+    from shipwise.models.fake import FakeGenerator
+    from shipwise.models.openai_compat import OpenAIGenerator
+    from shipwise.tasks.task import OutputSpec
+
+    class Local(FakeGenerator):
+        constrains = True
+
+    labels = OutputSpec("label", labels=["a", "b"])
+    assert _allowed("auto", labels, Local()) == ("a", "b")
+    assert _allowed("auto", labels, OpenAIGenerator("m")) == ()  # an endpoint cannot be
+    assert _allowed("auto", OutputSpec("text"), Local()) == ()  # free text is not
+    assert _allowed(False, labels, Local()) == ()
+    with pytest.raises(ConfigError, match="text task"):
+        _allowed(True, OutputSpec("text"), Local())
+    with pytest.raises(ConfigError, match="auto, true or false"):
+        _allowed("sometimes", labels, Local())

@@ -14,15 +14,16 @@ from shipwise.evidence import DECISION_TAG
 from shipwise.tracking import TrackingConfig, find_runs, load_table
 
 pytestmark = pytest.mark.slow
+TEST_CONF = Path(__file__).parent / "conf"  # strategy=finetune_tiny: a LoRA arm in seconds
 
 
 def test_the_default_study_runs_smollm2_and_writes_a_real_mlflow_run(
     tmp_path: Path, model_cache: Path
 ) -> None:
     command = [
-        sys.executable, "-m", "shipwise.cli", "-m",
+        sys.executable, "-m", "shipwise.cli", "-m", "--config-dir", str(TEST_CONF),
         f"paths.root={tmp_path}", f"paths.cache={model_cache}",
-        "limit=4", "eval_splits=[test,regression]", "strategy.k=2",
+        "limit=4", "eval_splits=[test,regression]", "strategy=prompt,rag,finetune_tiny",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=os.environ)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -30,9 +31,15 @@ def test_the_default_study_runs_smollm2_and_writes_a_real_mlflow_run(
     tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "support_triage")
     found = find_runs(tracking)
     [decided] = [r for r in found if r["tags"].get(DECISION_TAG) == "true"]
-    assert decided["tags"]["ship"].split()[0] in {"prompt", "rag"}  # the study ends deciding
+    assert decided["tags"]["ship"].split()[0] in {"prompt", "rag", "finetune"}  # it decides
     by_strategy = {r["tags"]["strategy"]: r for r in found if r is not decided}
-    assert sorted(by_strategy) == ["prompt", "rag"]
+    assert sorted(by_strategy) == ["finetune", "prompt", "rag"]
+    tuned = by_strategy["finetune"]
+    assert tuned["status"] == "FINISHED" and tuned["params"]["setup.train_examples"] == "8"
+    assert (
+        tuned["metrics"]["train/steps"] == 2 and "regression/baseline_primary" in tuned["metrics"]
+    )
+    assert tuned["metrics"]["setup_usd"] > 0
     assert by_strategy["rag"]["status"] == "FINISHED"
     assert by_strategy["rag"]["metrics"]["index.chunks"] > 16  # the triage handbook, chunked
     run = by_strategy["prompt"]
@@ -46,4 +53,4 @@ def test_the_default_study_runs_smollm2_and_writes_a_real_mlflow_run(
     assert metrics["test/usd_per_1k_calls"] > 0 and metrics["regression/n"] == 4
     rows = load_table(tracking, run["run_id"], "predictions/test.json")
     assert len(rows) == 4 and all(r["prediction"] for r in rows)
-    assert all(len(json.loads(r["extras"])["demo_ids"]) == 2 for r in rows)
+    assert all(len(json.loads(r["extras"])["demo_ids"]) == 4 for r in rows)

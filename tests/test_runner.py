@@ -13,10 +13,13 @@ from shipwise.models.base import Completion, GenerationSettings, ProgressCallbac
 from shipwise.models.fake import FakeGenerator
 from shipwise.retrieval.embedders import HashingEmbedder
 from shipwise.runner import RunSpec, run
+from shipwise.strategies.base import Setup
+from shipwise.strategies.finetune import FinetunePredictor
 from shipwise.strategies.prompt import PromptStrategy
 from shipwise.tasks.example import Messages
 from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
 from shipwise.tracking import TrackingConfig, find_runs, load_table
+from tests.conftest import qa, write_jsonl
 
 COLOURS = {"banana": "yellow", "cherry": "red", "lime": "green", "plum": "purple",
            "lemon": "yellow", "strawberry": "red", "kiwi": "green", "grape": "purple",
@@ -111,3 +114,36 @@ def test_a_failing_generator_keeps_what_was_finished(
     result = run(make_spec(tmp_path, task_root, resumed))
     assert len(resumed.calls) == 2  # only the unfinished half is generated again
     assert result.splits["test"].summary.means["exact_match"] == 0.75
+
+
+class TunedStrategy:
+    """Stands in for the fine-tune arm: a tuned model, and the base model it came from."""
+
+    name = "finetune"
+
+    def __init__(self, tuned: FakeGenerator, base: FakeGenerator) -> None:
+        self.tuned, self.base = tuned, base
+
+    def setup(self, task: object, context: object) -> Setup:
+        return Setup(FinetunePredictor(self.tuned, "", base_generator=self.base))
+
+
+def test_the_regression_split_is_asked_of_the_base_model_too(
+    tmp_path: Path, make_task: Callable[..., Path]
+) -> None:
+    task_root = make_task(train=6, val=2, test=4)
+    write_jsonl(task_root / "regression.jsonl", [qa("r-1", "Capital of France?", "Paris"),
+                                                 qa("r-2", "Two plus two?", "four")])  # fmt: skip
+    tuned = FakeGenerator(default="Paris", name="tuned")  # forgot arithmetic
+    base = FakeGenerator(replies={"France": "Paris", "plus": "four"}, name="base")
+    spec = make_spec(
+        tmp_path, task_root, tuned, strategy=TunedStrategy(tuned, base),
+        eval_splits=("test", "regression"), run_name="finetune",
+    )  # fmt: skip
+    run(spec)
+    [logged] = find_runs(TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit"))
+    metrics = logged["metrics"]
+    assert metrics["regression/baseline_primary"] == 1.0 and metrics["regression/primary"] == 0.5
+    assert metrics["regression/change"] == -0.5
+    assert len(base.calls) == 2  # the base model answered only the regression questions
+    assert "fingerprint.eval.regression_base" in logged["tags"]

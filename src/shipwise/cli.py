@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from shipwise.runner import RunSpec
+    from shipwise.tasks.task import OutputSpec
 
 
 def main() -> None:
@@ -100,12 +101,14 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
     root = Path(plain["paths"]["cache"]).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     generation = plain["generation"]
+    generator = build(cfg.model, "model")
     settings = GenerationSettings(
         max_new_tokens=task.spec.max_new_tokens,
         temperature=generation["temperature"],
         top_p=generation["top_p"],
         stop=tuple(generation["stop"]) + tuple(task.spec.stop),
         seed=plain["seed"],
+        allowed=_allowed(generation["constrain"], task.spec.output, generator),
     )
     limit = plain["limit"]
     if limit is not None and limit < 1:
@@ -115,7 +118,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
     return RunSpec(
         task=task,
         strategy=build(cfg.strategy, "strategy"),
-        generator=build(cfg.model, "model"),
+        generator=generator,
         embedder_factory=lambda: build(cfg.embedder, "embedder"),
         settings=settings,
         tracking=TrackingConfig(**plain["tracking"]),
@@ -126,6 +129,28 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         limit=limit,
         seed=plain["seed"],
         output_dir=Path(HydraConfig.get().runtime.output_dir),
+    )
+
+
+def _allowed(constrain: Any, output: OutputSpec, generator: Any) -> tuple[str, ...]:
+    """The answers decoding may produce: ``generation.constrain`` is auto, true or false."""
+    from shipwise.errors import ConfigError
+    from shipwise.models.constrained import allowed_outputs
+
+    if constrain == "auto":
+        if not getattr(generator, "constrains", False):
+            return ()
+        try:
+            return allowed_outputs(output)
+        except ConfigError:  # free text, or free JSON fields: nothing to constrain to
+            return ()
+    if constrain is True:
+        return allowed_outputs(output)
+    if constrain is False:
+        return ()
+    raise ConfigError(
+        f"generation.constrain must be auto, true or false, not {constrain!r}",
+        where="generation.constrain",
     )
 
 

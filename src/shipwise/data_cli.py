@@ -4,6 +4,10 @@ Usage:
     shipwise-data import squad dev-v1.1.json --name squad_dev
     shipwise-data import squad dev-v1.1.json --name squad_dev --questions 1000 --seed 0
     shipwise-data import squad train.json --name squad_small --out data --conf-dir conf --force
+    shipwise-data import table train.csv --test-file test.csv --name banking77 \
+        --input-col text --output-col category --sample train=1000,val=200,test=500
+    shipwise-data import table tickets.jsonl --name triage --input-col subject --input-col body \
+        --output-col category --output-col priority
 
 An import writes the task folder ``<out>/<name>/`` (train/val/test.jsonl, docs/, README.md)
 and the task YAML ``<conf-dir>/task/<name>.yaml``, then prints the command to try it.
@@ -15,6 +19,7 @@ Importers are imported when their subcommand runs, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +32,8 @@ PROG = "shipwise-data"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Recorded in the datasheet, so a task says exactly how to rebuild it.
+    args.command_line = shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
     try:
         status: int = args.handler(args)
     except ShipwiseError as err:
@@ -41,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bring a dataset in as a shipwise task (a folder of splits and a task YAML).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    # `validate` will sit beside `import`; new formats (csv, ...) beside `import squad`.
+    # `validate` will sit beside `import`; new formats beside `import squad` and `import table`.
     importer = commands.add_parser("import", help="import a dataset as a task")
     formats = importer.add_subparsers(dest="format", required=True, metavar="FORMAT")
     _add_squad(formats)
+    _add_table(formats)
     return parser
 
 
@@ -69,6 +77,65 @@ def _add_squad(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--test-fraction", type=float, default=0.5, metavar="F", help="share for test (default 0.5)"
     )
     squad.set_defaults(handler=_import_squad)
+
+
+def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    table = formats.add_parser(
+        "table",
+        help="CSV, TSV or JSONL rows: input columns -> a label, a JSON object or text",
+        description="Import rows of a .csv, .tsv or .jsonl file. Input columns become the user "
+        "message; one output column is a label task (<= 200 distinct values) or a text task, "
+        "several make a JSON task. Splits are seeded and, for labels, stratified; inputs that "
+        "also occur in train are dropped from val and test.",
+    )
+    table.add_argument("source", type=Path, metavar="SOURCE", help="the rows (.csv/.tsv/.jsonl)")
+    table.add_argument("--test-file", type=Path, metavar="FILE", help="rows for the test split")
+    table.add_argument("--val-file", type=Path, metavar="FILE", help="rows for the val split")
+    table.add_argument("--name", required=True, help="task name: folder and config name")
+    table.add_argument(
+        "--input-col",
+        action="append",
+        required=True,
+        dest="input_cols",
+        metavar="COL",
+        help="an input column (repeat for several: written as 'Col: value' lines)",
+    )
+    table.add_argument(
+        "--output-col",
+        action="append",
+        required=True,
+        dest="output_cols",
+        metavar="COL",
+        help="an output column (repeat for several: a JSON object)",
+    )
+    table.add_argument(
+        "--output-kind",
+        choices=("label", "json", "text"),
+        help="override the kind chosen from the data",
+    )
+    table.add_argument("--system-prompt", metavar="TEXT", help="default: written from the labels")
+    table.add_argument(
+        "--val-fraction", type=float, metavar="F", help="share of SOURCE for val (default 0.1)"
+    )
+    table.add_argument(
+        "--test-fraction", type=float, metavar="F", help="share of SOURCE for test (default 0.2)"
+    )
+    table.add_argument(
+        "--stratify",
+        action=argparse.BooleanOptionalAction,
+        help="keep label proportions in every split (default: on for label tasks)",
+    )
+    table.add_argument(
+        "--sample",
+        metavar="SPLIT=N,...",
+        help="seeded subsets drawn after splitting, e.g. train=1000,val=200,test=500",
+    )
+    table.add_argument("--seed", type=int, default=0, help="seed for splitting and sampling")
+    table.add_argument(
+        "--delimiter", metavar="CHAR", help="cell delimiter ('\\t' for tab); default by extension"
+    )
+    _add_target_options(table)
+    table.set_defaults(handler=_import_table)
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +178,55 @@ def _import_squad(args: argparse.Namespace) -> int:
     ]
     if summary.skipped:
         lines.append(f"  skipped      {summary.skipped:,} questions without a gold answer")
+    lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
+    print("\n".join(lines))
+    return 0
+
+
+def _import_table(args: argparse.Namespace) -> int:
+    from shipwise.tasks.importers.tabular import TableSettings, import_table, parse_sample
+
+    delimiter = args.delimiter
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    settings = TableSettings(
+        input_cols=args.input_cols,
+        output_cols=args.output_cols,
+        output_kind=args.output_kind,
+        system_prompt=args.system_prompt,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        stratify=args.stratify,
+        sample=parse_sample(args.sample or ""),
+        seed=args.seed,
+        delimiter=delimiter,
+    )
+    summary = import_table(
+        args.source,
+        args.out,
+        args.name,
+        settings,
+        test_file=args.test_file,
+        val_file=args.val_file,
+        conf_dir=args.conf_dir,
+        force=args.force,
+        command=args.command_line,
+    )
+    output = summary.output
+    kind = {
+        "label": f"label, {len(output.labels or [])} labels",
+        "json": f"JSON, fields {', '.join(output.fields or {})}",
+    }.get(output.kind, "text")
+    counts = ", ".join(f"{split} {n:,}" for split, n in summary.counts.items())
+    lines = [
+        f"Imported task {args.name!r} ({kind}) from {', '.join(summary.sources)}",
+        f"  task folder  {summary.task_dir}",
+        f"  task YAML    {summary.yaml_path}",
+        f"  rows         {counts}",
+    ]
+    if any(summary.dropped.values()):
+        dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items())
+        lines.append(f"  dropped      {dropped} (their input also occurs in train)")
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0

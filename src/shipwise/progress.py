@@ -30,8 +30,8 @@ def status(message: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def counting(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A bar with rate and ETA; yields ``advance(n)``."""
+def counting(description: str, total: int) -> Iterator[Callable[..., None]]:
+    """A bar with rate and ETA; yields ``advance(n, note=None)`` (a note such as tokens/s)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -48,19 +48,24 @@ def counting(description: str, total: int) -> Iterator[Callable[[int], None]]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
         console=console,
         disable=not console.is_terminal,
     )
     done = 0
     step = max(1, total // 10)
 
-    def advance(n: int) -> None:
+    def advance(n: int, note: str | None = None) -> None:
         nonlocal done
         before, done = done, done + n
-        progress.advance(task, n)
+        if note is None:
+            progress.advance(task, n)
+        else:
+            progress.update(task, advance=n, note=note)
         if not console.is_terminal and (done // step > before // step or done == total):
-            print(f"{description}: {done}/{total}", file=sys.stderr, flush=True)
+            suffix = f" ({note})" if note else ""
+            print(f"{description}: {done}/{total}{suffix}", file=sys.stderr, flush=True)
 
     with progress:
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(description, total=total, note="")
         yield advance

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,15 @@ def run(spec: RunSpec) -> RunResult:
     cache = JsonCache(spec.root / "cache" / "predictions")
     with tracked_run(spec.tracking, spec.run_name, tags) as tracked:
         tracked.log_params(spec.params)
-        context = SetupContext(generator, spec.embedder_factory, spec.root, spec.seed)
+        context = SetupContext(
+            generator,
+            spec.embedder_factory,
+            spec.root,
+            spec.seed,
+            spec.settings,
+            log_metrics=tracked.log_metrics,
+            log_artifacts=tracked.log_artifacts,
+        )
         started = time.perf_counter()
         setup = spec.strategy.setup(task, context)
         setup_s = time.perf_counter() - started
@@ -99,6 +107,19 @@ def run(spec: RunSpec) -> RunResult:
                 continue
             result = _evaluate_split(spec, split, setup.predictor, cache, tracked)
             results[split] = result
+            base = getattr(setup.predictor, "base_generator", None)
+            if split == "regression" and base is not None:
+                # The forgetting check: the same questions to the model before fine-tuning.
+                before = _evaluate_split(
+                    spec, split, PlainPredictor(base), cache, tracked, name="regression_base"
+                )
+                tracked.log_metrics(
+                    {
+                        "regression/baseline_primary": before.summary.primary.mean,
+                        "regression/change": result.summary.primary.mean
+                        - before.summary.primary.mean,
+                    }
+                )
         tracked.log_metrics({"cache_hits": cache.hits, "cache_misses": cache.misses})
         outcome = RunResult(
             run_id=tracked.run_id,
@@ -119,9 +140,16 @@ def run(spec: RunSpec) -> RunResult:
 
 
 def _evaluate_split(
-    spec: RunSpec, split: str, predictor: Predictor, cache: JsonCache, tracked: TrackedRun
+    spec: RunSpec,
+    split: str,
+    predictor: Predictor,
+    cache: JsonCache,
+    tracked: TrackedRun,
+    name: str | None = None,
 ) -> SplitResult:
+    """Generate, score and log one split (under ``name``, default the split's own)."""
     task = spec.task
+    name = name or split
     examples = list(task.split(split))[: spec.limit] if spec.limit else list(task.split(split))
     if split == "regression":
         # General-capability check: the questions as written, the arm's model answering.
@@ -130,7 +158,10 @@ def _evaluate_split(
     else:
         evaluator = Evaluator(task.spec.output, task.spec.metric, spec.seed)
     rendered = predictor.render(examples)
-    completions = generate_cached(predictor.generator, rendered, spec.settings, cache, split)
+    settings = spec.settings
+    if split == "regression":
+        settings = replace(settings, allowed=())  # general questions: free answers
+    completions = generate_cached(predictor.generator, rendered, settings, cache, name)
     price = predictor.generator.info.price
     costs = [price.call_usd(c) for c in completions]
     scores = [
@@ -145,12 +176,12 @@ def _evaluate_split(
         [c.completion_tokens for c in completions],
         costs,
     )
-    prefix = f"{split}/"
+    prefix = f"{name}/"
     tracked.log_metrics(summary.as_metrics(prefix))
     retrieval = _retrieval(examples, rendered)
     tracked.log_metrics({f"{prefix}{k}": v for k, v in retrieval.items()})
     fingerprint = split_fingerprint(examples)
-    tracked.set_tags({f"fingerprint.eval.{split}": fingerprint})
+    tracked.set_tags({f"fingerprint.eval.{name}": fingerprint})
     rows = [
         {
             "id": e.id,
@@ -167,7 +198,7 @@ def _evaluate_split(
         }
         for e, r, c, s, cost in zip(examples, rendered, completions, scores, costs, strict=True)
     ]
-    tracked.log_table(rows, f"predictions/{split}.json")
+    tracked.log_table(rows, f"predictions/{name}.json")
     return SplitResult(split, summary, fingerprint, retrieval)
 
 

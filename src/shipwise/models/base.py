@@ -15,13 +15,17 @@ ProgressCallback = Callable[[int], None]
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """Decoding settings; temperature 0 means greedy."""
+    """Decoding settings; temperature 0 means greedy.
+
+    ``allowed``, when given, is every answer the model may produce (constrained decoding).
+    """
 
     max_new_tokens: int = 32
     temperature: float = 0.0
     top_p: float = 1.0
     stop: tuple[str, ...] = ()
     seed: int = 0
+    allowed: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:

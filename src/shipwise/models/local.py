@@ -27,6 +27,7 @@ from shipwise.models.base import (
     ProgressCallback,
     apply_stop,
 )
+from shipwise.models.constrained import TokenTrie, prefix_constraint
 from shipwise.progress import status
 from shipwise.tasks.example import Messages
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 class LocalGenerator:
     """A causal LM run in this process (CPU, or CUDA when present and ``device=auto``)."""
+
+    constrains = True  # can restrict answers to a task's allowed outputs (see constrained.py)
 
     def __init__(
         self,
@@ -66,6 +69,7 @@ class LocalGenerator:
         )
         self._model: PreTrainedModel | None = None
         self._tokenizer: PreTrainedTokenizerBase | None = None
+        self._tries: dict[tuple[tuple[str, ...], int], TokenTrie] = {}
 
     @property
     def info(self) -> ModelInfo:
@@ -79,23 +83,28 @@ class LocalGenerator:
         return self._model, self._tokenizer
 
     def _load(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        local = Path(self.path).expanduser()
-        if self.gguf_file and not (local / self.gguf_file).is_file():
+        model = self.fresh_model()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(self._source())
+        except OSError as exc:
             raise ConfigError(
-                f"GGUF file {self.gguf_file!r} not found in {local}",
-                where="model.gguf_file",
-                fix="check model.path and model.gguf_file (is the model package installed?)",
-            )
-        source = str(local) if local.exists() else self.path
-        if self.gguf_file:
-            source = str(self._dequantized_copy(local / self.gguf_file))
+                f"cannot load the tokenizer of {self.path!r}: {exc}", where="model.path"
+            ) from None
+        tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return model, tokenizer
+
+    def fresh_model(self) -> PreTrainedModel:
+        """A new copy of the weights in eval mode (training must not touch the base model)."""
+        from transformers import AutoModelForCausalLM
+
         device = resolve_device(self.device_setting)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source)
             model = AutoModelForCausalLM.from_pretrained(
-                source, dtype=resolve_dtype(self.dtype_setting, device)
+                self._source(), dtype=resolve_dtype(self.dtype_setting, device)
             )
         except OSError as exc:
             raise ConfigError(
@@ -103,12 +112,33 @@ class LocalGenerator:
                 where="model.path",
                 fix="use a local folder, a GGUF file, or a hub id reachable from this machine",
             ) from None
-        tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
         model.to(device)  # type: ignore[arg-type]  # transformers types .to() narrowly
         model.eval()
-        return model, tokenizer
+        return model
+
+    def with_model(self, model: PreTrainedModel, name: str, fingerprint: str) -> LocalGenerator:
+        """This generator's settings and tokenizer around other weights (a fine-tuned model)."""
+        _, tokenizer = self.load()
+        clone = LocalGenerator.__new__(LocalGenerator)
+        clone.__dict__.update(self.__dict__)
+        clone._info = ModelInfo(
+            name=name, source=self._info.source, price=self._info.price, fingerprint=fingerprint
+        )
+        clone._model, clone._tokenizer, clone._tries = model, tokenizer, {}
+        return clone
+
+    def _source(self) -> str:
+        """Where transformers loads from: the dequantized copy of a GGUF, a folder, or an id."""
+        local = Path(self.path).expanduser()
+        if self.gguf_file and not (local / self.gguf_file).is_file():
+            raise ConfigError(
+                f"GGUF file {self.gguf_file!r} not found in {local}",
+                where="model.gguf_file",
+                fix="check model.path and model.gguf_file (is the model package installed?)",
+            )
+        if self.gguf_file:
+            return str(self._dequantized_copy(local / self.gguf_file))
+        return str(local) if local.exists() else self.path
 
     def _dequantized_copy(self, gguf: Path) -> Path:
         """A safetensors copy of the GGUF weights, made once, reused while the file is unchanged."""
@@ -182,6 +212,21 @@ class LocalGenerator:
                 on_progress(len(batch))
         return [r for r in results if r is not None]
 
+    def end_token(self) -> int:
+        """The token that ends an answer (the first of the model's end-of-sequence ids)."""
+        model, tokenizer = self.load()
+        value = model.generation_config.eos_token_id or tokenizer.eos_token_id
+        return int(value[0]) if isinstance(value, list | tuple) else int(value)
+
+    def _trie(self, allowed: tuple[str, ...], end: int) -> TokenTrie:
+        """The allowed answers as tokens, tokenized as they follow the generation prompt."""
+        key = (allowed, end)
+        if key not in self._tries:
+            _, tokenizer = self.load()
+            encoded = tokenizer(list(allowed), add_special_tokens=False)["input_ids"]
+            self._tries[key] = TokenTrie([[*ids, end] for ids in encoded])
+        return self._tries[key]
+
     def _generate_batch(self, texts: list[str], settings: GenerationSettings) -> list[Completion]:
         import torch
         from transformers import GenerationConfig
@@ -200,10 +245,19 @@ class LocalGenerator:
             # has finished instead of decoding to max_new_tokens.
             stop_strings=list(settings.stop) or None,
         )
+        constraint = None
+        if settings.allowed:
+            end = self.end_token()
+            constraint = prefix_constraint(
+                self._trie(settings.allowed, end), encoded["input_ids"].shape[1], end
+            )
         started = time.perf_counter()
         with torch.inference_mode():
             output = model.generate(  # type: ignore[operator]
-                **encoded, generation_config=config, tokenizer=tokenizer
+                **encoded,
+                generation_config=config,
+                tokenizer=tokenizer,
+                prefix_allowed_tokens_fn=constraint,
             )
         elapsed = time.perf_counter() - started
         new_tokens = output[:, encoded["input_ids"].shape[1] :]  # (batch, generated)

@@ -82,6 +82,13 @@ class OpenAIGenerator:
         settings: GenerationSettings,
         on_progress: ProgressCallback | None = None,
     ) -> list[Completion]:
+        if settings.allowed:
+            raise ConfigError(
+                "constrained decoding runs on local models only: the chat-completions protocol"
+                " cannot restrict an answer to a list of outputs",
+                where="generation.constrain",
+                fix="set generation.constrain=false for this model",
+            )
         client = self.client()
 
         def one(prompt: Messages) -> Completion:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from shipwise.models.base import Generator
+from shipwise.models.base import GenerationSettings, Generator
 from shipwise.retrieval.embedders import Embedder
 from shipwise.tasks.example import Example, Message, Messages
 from shipwise.tasks.task import Task
@@ -33,14 +33,25 @@ class Predictor(Protocol):
     def render(self, examples: Sequence[Example]) -> list[Rendered]: ...
 
 
+def _ignore(*args: Any) -> None:
+    return None
+
+
 @dataclass
 class SetupContext:
-    """What a strategy may use during setup; the embedder is built only if asked for."""
+    """What a strategy may use during setup; the embedder is built only if asked for.
+
+    ``settings`` are the run's decoding settings (a fine-tune checks val answers with them);
+    ``log_metrics(metrics, step)`` and ``log_artifacts(folder, path)`` reach the run's tracking.
+    """
 
     generator: Generator
     embedder_factory: Callable[[], Embedder]
     root: Path
     seed: int
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    log_metrics: Callable[[Mapping[str, float], int], None] = _ignore
+    log_artifacts: Callable[[Path, str], None] = _ignore
     _embedder: Embedder | None = None
 
     @property
@@ -81,19 +92,21 @@ def render_chat(
     demos: Sequence[Example] = (),
     context: str | None = None,
     context_in: str = "user",
+    empty_system: bool = False,
 ) -> Messages:
     """System prompt, demonstrations as past turns, then the example's own turns.
 
     A record that carries its own system message keeps it (the task's prompt is not added).
     ``context`` (retrieved passages) goes just ahead of the question in the last user turn
     (``context_in="user"``: small models use passages they read next to the question), or
-    into the system message.
+    into the system message. ``empty_system`` sends an empty system message rather than none,
+    for chat templates that put a default system prompt in when there is none.
     """
     own_system = [m for m in example.prompt if m.role == "system"]
     system = own_system[0].content if own_system else system_prompt
     if context and context_in == "system":
         system = f"{system}\n\n{context}" if system else context
-    messages: list[Message] = [Message("system", system)] if system else []
+    messages: list[Message] = [Message("system", system)] if system or empty_system else []
     for demo in demos:
         messages.extend(m for m in demo.prompt if m.role != "system")
         messages.append(Message("assistant", demo.reference))

@@ -39,14 +39,7 @@ def read_chat_jsonl(path: Path, *, split: str) -> list[Example]:
                 line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(
-                    f"invalid JSON at column {exc.colno}: {exc.msg}",
-                    where=where,
-                    fix="each line must be one complete JSON object",
-                ) from None
+            record = parse_json_line(line, where)
             example = _to_example(record, where=where, fallback_id=f"{split}-{lineno:05d}")
             if example.id in seen:
                 raise DataError(
@@ -61,6 +54,18 @@ def read_chat_jsonl(path: Path, *, split: str) -> list[Example]:
             f"the {split} split is empty", where=str(path), fix="add at least one record"
         )
     return examples
+
+
+def parse_json_line(line: str, where: str) -> Any:
+    """One JSONL line's value, or a DataError naming the line and column."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"invalid JSON at column {exc.colno}: {exc.msg}",
+            where=where,
+            fix="each line must be one complete JSON object",
+        ) from None
 
 
 def _to_example(record: Any, *, where: str, fallback_id: str) -> Example:

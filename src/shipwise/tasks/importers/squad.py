@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
-import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from shipwise.errors import ConfigError, DataError
+from shipwise.tasks.importers.common import (
+    SPLITS,
+    check_fractions,
+    check_name,
+    refuse_overwrite,
+    staged_task,
+    write_yaml,
+)
+from shipwise.tasks.importers.common import write_lines as _write_lines
 
-SPLITS = ("train", "val", "test")
 LICENSE = "CC BY-SA 4.0"
 SYSTEM_PROMPT = (
     "Answer the question from the provided passages. "
     "Answer with the exact words from the passage, as few as possible."
 )
-# The name is a folder, a Hydra config-group option and a YAML file stem: keep it plain.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _FORMAT_FIX = (
     'a SQuAD file is {"data": [{"title": ..., "paragraphs": [{"context": ..., "qas": [...]}]}]}'
 )
@@ -95,13 +99,7 @@ def import_squad(
     _check_settings(name, questions, val_fraction, test_fraction)
     task_dir = (out_dir / name).resolve()
     yaml_path = conf_dir / "task" / f"{name}.yaml" if conf_dir is not None else None
-    for target in (task_dir, yaml_path):
-        if target is not None and target.exists() and not force:
-            raise ConfigError(
-                "already exists; an import does not overwrite it",
-                where=str(target),
-                fix="pass --force (force=True) to replace it, or choose another --name",
-            )
+    refuse_overwrite(task_dir, yaml_path, force=force)
     data, digest = _load_json(source)
     paragraphs, pool, skipped = _parse(data, source)
     splits = _split(pool, questions, seed, val_fraction, test_fraction)
@@ -116,10 +114,7 @@ def import_squad(
     _write_task(task_dir, splits, paragraphs, readme)
     text = task_yaml(name, task_dir, source)
     if yaml_path is not None:
-        yaml_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = yaml_path.with_name(f".{yaml_path.name}.partial")
-        partial.write_text(text, encoding="utf-8", newline="\n")
-        os.replace(partial, yaml_path)
+        write_yaml(yaml_path, text)
     return ImportSummary(task_dir, yaml_path, len(paragraphs), counts, skipped, text, digest)
 
 
@@ -146,23 +141,10 @@ def task_yaml(name: str, task_dir: Path, source: Path) -> str:
 
 
 def _check_settings(name: str, questions: int | None, val: float, test: float) -> None:
-    if not _NAME.fullmatch(name):
-        raise ConfigError(
-            f"task name {name!r} is not usable as a folder and config name",
-            where="name",
-            fix="use letters, digits, '_' and '-', starting with a letter or digit",
-        )
+    check_name(name)
     if questions is not None and questions < 1:
         raise ConfigError(f"questions={questions}", where="questions", fix="ask for 1 or more")
-    for key, value in (("val_fraction", val), ("test_fraction", test)):
-        if not 0 <= value < 1:
-            raise ConfigError(f"{key}={value} is outside [0, 1)", where=key)
-    if val + test >= 1:
-        raise ConfigError(
-            f"val_fraction + test_fraction = {val + test:g} leaves no train split",
-            where="val_fraction, test_fraction",
-            fix="keep their sum below 1",
-        )
+    check_fractions(val, test)
 
 
 def _load_json(source: Path) -> tuple[Any, str]:
@@ -313,21 +295,11 @@ def _split(
     return splits
 
 
-def _write_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
 def _write_task(
     task_dir: Path, splits: Mapping[str, list[_Question]], paragraphs: list[_Paragraph], readme: str
 ) -> None:
-    # Build the task in a sibling folder and rename it into place, so an interrupted import
-    # never leaves a half-written task where `shipwise` would load it.
-    staging = task_dir.with_name(f".{task_dir.name}.importing")
-    _remove(staging)  # left over by an import that was killed
-    (staging / "docs").mkdir(parents=True)
-    try:
+    with staged_task(task_dir) as staging:
+        (staging / "docs").mkdir()
         for name, rows in splits.items():
             _write_lines(staging / f"{name}.jsonl", (q.record() for q in rows))
         _write_lines(
@@ -335,27 +307,6 @@ def _write_task(
             ({"id": p.doc_id, "text": p.text, "metadata": {"title": p.title}} for p in paragraphs),
         )
         (staging / "README.md").write_text(readme, encoding="utf-8", newline="\n")
-        if task_dir.exists() or task_dir.is_symlink():
-            replaced = task_dir.with_name(f".{task_dir.name}.replaced")
-            _remove(replaced)
-            task_dir.rename(replaced)
-            try:
-                staging.rename(task_dir)
-            except BaseException:
-                replaced.rename(task_dir)
-                raise
-            _remove(replaced)
-        else:
-            staging.rename(task_dir)
-    finally:
-        _remove(staging)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
 
 
 def _readme(

@@ -1,0 +1,357 @@
+"""Local LoRA fine-tuning with peft, written for a CPU first and a GPU automatically.
+
+Where the compute goes, and why this loop is not a plain ``Trainer``:
+- Loss is on the answer tokens only. The prompt is tokenized exactly as at inference (the chat
+  template with its generation prompt) and the answer follows it, ending in the end-of-turn
+  token, so what the model learns is what greedy decoding will be asked to produce.
+- Batches hold examples of similar length (sorted, then batch order shuffled per epoch), so
+  little compute goes to padding.
+- The output layer runs only where there is a loss: hidden states of the answer positions go
+  through ``lm_head``, not every position's (the vocabulary projection is a fifth of a small
+  model's forward pass).
+- Each epoch ends with the val loss and the task's primary metric on a capped val sample; the
+  best epoch's adapter is kept and training stops when ``patience`` epochs bring no gain.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shipwise.errors import ConfigError, DataError
+from shipwise.progress import counting
+
+if TYPE_CHECKING:
+    import torch
+    from peft import PeftModel
+    from transformers import PreTrainedModel
+
+SCHEDULES = ("linear", "cosine", "constant", "constant_with_warmup")
+MetricsCallback = Callable[[Mapping[str, float], int], None]
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """The recipe: adapter shape, optimisation, and the stopping rule."""
+
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: str | tuple[str, ...] = "all-linear"
+    epochs: int = 3
+    learning_rate: float = 1e-3
+    schedule: str = "linear"
+    warmup_ratio: float = 0.05
+    batch_size: int = 16
+    max_length: int = 512
+    weight_decay: float = 0.0
+    patience: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            ("rank", self.rank >= 1, "at least 1"),
+            ("alpha", self.alpha > 0, "positive"),
+            ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
+            ("epochs", self.epochs >= 1, "at least 1"),
+            ("learning_rate", self.learning_rate > 0, "positive"),
+            ("warmup_ratio", 0 <= self.warmup_ratio < 1, "in [0, 1)"),
+            ("batch_size", self.batch_size >= 1, "at least 1"),
+            ("max_length", self.max_length >= 8, "at least 8"),
+            ("patience", self.patience >= 1, "at least 1"),
+        ]
+        for key, ok, wanted in checks:
+            if not ok:
+                raise ConfigError(
+                    f"{key} must be {wanted}, got {getattr(self, key)!r}",
+                    where=f"strategy.lora.{key}",
+                )
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"unknown learning-rate schedule {self.schedule!r}",
+                where="strategy.lora.schedule",
+                fix=f"use one of {', '.join(SCHEDULES)}",
+            )
+        if isinstance(self.target_modules, list):
+            object.__setattr__(self, "target_modules", tuple(self.target_modules))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One training example as token ids: the rendered prompt, then the answer."""
+
+    id: str
+    prompt: tuple[int, ...]
+    answer: tuple[int, ...]  # ends with the end-of-turn token
+
+    @property
+    def length(self) -> int:
+        return len(self.prompt) + len(self.answer)
+
+
+def encode(
+    tokenizer: Any,
+    items: Sequence[tuple[str, str, str]],
+    end_token: int,
+    max_length: int,
+) -> list[Encoded]:
+    """(id, rendered prompt, answer) triples as token ids; long prompts lose their start."""
+    prompts = tokenizer([p for _, p, _ in items], add_special_tokens=False)["input_ids"]
+    answers = tokenizer([a for _, _, a in items], add_special_tokens=False)["input_ids"]
+    encoded = []
+    for (example_id, _, _), prompt, answer in zip(items, prompts, answers, strict=True):
+        answer = [*answer, end_token]
+        room = max_length - len(answer)
+        if room < 1:
+            raise DataError(
+                f"example {example_id}: the answer alone has {len(answer)} tokens",
+                where="strategy.lora.max_length",
+                fix=f"raise strategy.lora.max_length above {len(answer)}",
+            )
+        encoded.append(Encoded(example_id, tuple(prompt[-room:]), tuple(answer)))
+    return encoded
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices in batches of similar length; ties broken and batch order shuffled by ``rng``."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # (batch, longest), right-padded
+    attention_mask: torch.Tensor  # (batch, longest)
+    predicts: torch.Tensor  # (batch, longest) bool: this position predicts an answer token
+    targets: torch.Tensor  # (answer tokens,) the tokens those positions must predict
+    tokens: int  # real (unpadded) tokens
+    padded: int  # positions computed, padding included
+
+
+def collate(examples: Sequence[Encoded], pad_id: int, device: str) -> Batch:
+    import torch
+
+    longest = max(e.length for e in examples)
+    input_ids = torch.full((len(examples), longest), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(examples), longest), dtype=torch.long)
+    predicts = torch.zeros((len(examples), longest), dtype=torch.bool)
+    for row, e in enumerate(examples):
+        ids = e.prompt + e.answer
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        attention[row, : len(ids)] = 1
+        # position t predicts token t+1: the last prompt position predicts the first answer token
+        predicts[row, len(e.prompt) - 1 : len(ids) - 1] = True
+    targets = input_ids[:, 1:][predicts[:, :-1]]
+    return Batch(
+        input_ids.to(device),
+        attention.to(device),
+        predicts.to(device),
+        targets.to(device),
+        tokens=int(attention.sum()),
+        padded=attention.numel(),
+    )
+
+
+def answer_loss(model: PeftModel, batch: Batch) -> tuple[torch.Tensor, int]:
+    """Summed cross-entropy over the answer tokens, and how many there were."""
+    import torch.nn.functional as F
+
+    causal_lm: Any = model.get_base_model()
+    hidden = causal_lm.get_decoder()(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask
+    ).last_hidden_state  # (batch, longest, hidden)
+    logits = causal_lm.get_output_embeddings()(hidden[batch.predicts])  # (answer tokens, vocab)
+    loss = F.cross_entropy(logits.float(), batch.targets, reduction="sum")
+    return loss, int(batch.targets.numel())
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+    val_metric: float | None
+
+
+@dataclass
+class TrainReport:
+    """What training did; ``model`` is the PeftModel holding the best epoch's adapter."""
+
+    model: PeftModel
+    best_epoch: int
+    epochs: list[EpochResult] = field(default_factory=list)
+    steps: int = 0
+    train_tokens: int = 0
+    padded_tokens: int = 0
+    train_s: float = 0.0  # optimisation steps only
+    wall_s: float = 0.0  # including val checks
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.train_tokens / self.train_s if self.train_s else 0.0
+
+    def summary(self) -> dict[str, float]:
+        best = self.epochs[self.best_epoch - 1] if self.epochs else None
+        values = {
+            "train/best_epoch": float(self.best_epoch),
+            "train/epochs_run": float(len(self.epochs)),
+            "train/steps": float(self.steps),
+            "train/tokens": float(self.train_tokens),
+            "train/padding_fraction": 1 - self.train_tokens / max(self.padded_tokens, 1),
+            "train/tokens_per_s": self.tokens_per_s,
+            "train/seconds": self.train_s,
+            "train/wall_s": self.wall_s,
+        }
+        if best and best.val_loss is not None:
+            values["train/best_val_loss"] = best.val_loss
+        if best and best.val_metric is not None:
+            values["train/best_val_primary"] = best.val_metric
+        return values
+
+
+def train_lora(
+    model: PreTrainedModel,
+    train: Sequence[Encoded],
+    val: Sequence[Encoded],
+    settings: LoraSettings,
+    pad_id: int,
+    evaluate: Callable[[PeftModel], float] | None = None,
+    on_metrics: MetricsCallback | None = None,
+) -> TrainReport:
+    """Train a LoRA adapter on ``model`` (modified in place: pass a fresh copy)."""
+    import torch
+    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+    from peft import set_peft_model_state_dict as restore
+    from transformers import get_scheduler
+
+    if not train:
+        raise DataError("nothing to train on: the training set is empty", where="strategy")
+    torch.manual_seed(settings.seed)
+    config = LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=(
+            settings.target_modules
+            if isinstance(settings.target_modules, str)
+            else list(settings.target_modules)
+        ),
+        task_type="CAUSAL_LM",
+    )
+    peft_model: PeftModel = get_peft_model(model, config)
+    params = [p for p in peft_model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params, lr=settings.learning_rate, weight_decay=settings.weight_decay
+    )
+    per_epoch = math.ceil(len(train) / settings.batch_size)
+    total = per_epoch * settings.epochs
+    scheduler = get_scheduler(
+        settings.schedule,
+        optimizer,
+        num_warmup_steps=int(settings.warmup_ratio * total),
+        num_training_steps=total,
+    )
+    device = str(next(peft_model.parameters()).device)
+    rng = random.Random(settings.seed)
+    report = TrainReport(peft_model, best_epoch=0)
+    best_key: tuple[float, float] | None = None
+    best_state: dict[str, torch.Tensor] = {}
+    log = on_metrics or (lambda metrics, step: None)
+    started = time.perf_counter()
+    with counting("fine-tuning (LoRA)", total=total) as advance:
+        for epoch in range(1, settings.epochs + 1):
+            peft_model.train()
+            loss_sum, loss_tokens = 0.0, 0
+            for indices in length_batches([e.length for e in train], settings.batch_size, rng):
+                batch = collate([train[i] for i in indices], pad_id, device)
+                step_started = time.perf_counter()
+                loss, n = answer_loss(peft_model, batch)
+                (loss / n).backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                report.train_s += time.perf_counter() - step_started
+                report.steps += 1
+                report.train_tokens += batch.tokens
+                report.padded_tokens += batch.padded
+                value = float(loss.detach())
+                loss_sum, loss_tokens = loss_sum + value, loss_tokens + n
+                log(
+                    {
+                        "train/loss": value / n,
+                        "train/learning_rate": scheduler.get_last_lr()[0],
+                        "train/tokens_per_s": report.tokens_per_s,
+                    },
+                    report.steps,
+                )
+                advance(
+                    1,
+                    f"epoch {epoch} · loss {value / n:.3f} · {report.tokens_per_s:.0f} tok/s",
+                )
+            result = _end_of_epoch(
+                peft_model, epoch, loss_sum / loss_tokens, val, settings, pad_id, device, evaluate
+            )
+            report.epochs.append(result)
+            log(_epoch_metrics(result), report.steps)
+            # higher metric first, then lower val loss; without val, the last epoch
+            key = (
+                result.val_metric if result.val_metric is not None else 0.0,
+                -(result.val_loss if result.val_loss is not None else -epoch),
+            )
+            if best_key is None or key > best_key:
+                best_key, report.best_epoch = key, epoch
+                best_state = {
+                    k: v.detach().clone() for k, v in get_peft_model_state_dict(peft_model).items()
+                }
+            elif epoch - report.best_epoch >= settings.patience:
+                break
+    if report.best_epoch != len(report.epochs):
+        restore(peft_model, best_state)
+    peft_model.eval()
+    report.wall_s = time.perf_counter() - started
+    return report
+
+
+def _end_of_epoch(
+    model: PeftModel,
+    epoch: int,
+    train_loss: float,
+    val: Sequence[Encoded],
+    settings: LoraSettings,
+    pad_id: int,
+    device: str,
+    evaluate: Callable[[PeftModel], float] | None,
+) -> EpochResult:
+    import torch
+
+    model.eval()
+    val_loss = None
+    if val:
+        total, count = 0.0, 0
+        with torch.inference_mode():
+            order = sorted(range(len(val)), key=lambda i: val[i].length)
+            for start in range(0, len(order), settings.batch_size):
+                batch = collate(
+                    [val[i] for i in order[start : start + settings.batch_size]], pad_id, device
+                )
+                loss, n = answer_loss(model, batch)
+                total, count = total + float(loss), count + n
+        val_loss = total / count
+    metric = evaluate(model) if evaluate else None
+    return EpochResult(epoch, train_loss, val_loss, metric)
+
+
+def _epoch_metrics(result: EpochResult) -> dict[str, float]:
+    metrics = {"epoch": float(result.epoch), "train/epoch_loss": result.train_loss}
+    if result.val_loss is not None:
+        metrics["val/loss"] = result.val_loss
+    if result.val_metric is not None:
+        metrics["val/primary"] = result.val_metric
+    return metrics

@@ -1,0 +1,271 @@
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from shipwise.config import config_dir, register_resolvers
+from shipwise.errors import ConfigError
+from shipwise.evaluation.metrics import json_scores
+from shipwise.tasks.importers.tabular import (
+    TableImport,
+    TableSettings,
+    import_table,
+    parse_sample,
+)
+from shipwise.tasks.jsonl import read_chat_jsonl
+from shipwise.tasks.task import Task, load_task_config
+
+CLASSES = {"billing": 40, "delivery": 15, "refund": 5}  # skewed on purpose
+SPLITS = ("train", "val", "test")
+
+
+def write_table(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+    delimiter = "\t" if path.suffix == ".tsv" else ","
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def labelled_csv(path: Path, classes: dict[str, int] = CLASSES, tag: str = "") -> Path:
+    rows = [
+        (f"{tag}message {i} about {label}", label) for label, n in classes.items() for i in range(n)
+    ]
+    return write_table(path, ["text", "label"], rows)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def labels_by_split(summary: TableImport) -> dict[str, Counter[str]]:
+    return {
+        split: Counter(
+            r["messages"][1]["content"] for r in read_jsonl(summary.task_dir / f"{split}.jsonl")
+        )
+        for split in SPLITS
+    }
+
+
+def load(summary: TableImport) -> Task:
+    assert summary.yaml_path is not None
+    return load_task_config(yaml.safe_load(summary.yaml_path.read_text()))
+
+
+def run(source: Path, tmp_path: Path, **kwargs: Any) -> TableImport:
+    options = {"conf_dir": tmp_path / "conf"}
+    options.update({k: kwargs.pop(k) for k in list(kwargs) if k in ("test_file", "val_file")})
+    inputs, outputs = kwargs.pop("inputs", ["text"]), kwargs.pop("outputs", ["label"])
+    name = kwargs.pop("name", "tiny")
+    settings = TableSettings(inputs, outputs, **kwargs)
+    return import_table(source, tmp_path / "data", name, settings, **options)
+
+
+def test_label_task_keeps_class_proportions_in_every_split(tmp_path: Path) -> None:
+    summary = run(labelled_csv(tmp_path / "rows.csv"), tmp_path)
+    assert dict(summary.counts) == {"train": 42, "val": 6, "test": 12}
+    by_split = labels_by_split(summary)
+    for label, n in CLASSES.items():
+        for split, share in (("val", 0.1), ("test", 0.2), ("train", 0.7)):
+            assert abs(by_split[split][label] - n * share) <= 1, (label, split)
+    ids = [r["id"] for s in SPLITS for r in read_jsonl(summary.task_dir / f"{s}.jsonl")]
+    assert sorted(ids) == sorted(f"rows-{line}" for line in range(2, 62))  # every row, once
+
+    raw = yaml.safe_load(summary.task_yaml)
+    assert raw["output"] == {"kind": "label", "labels": ["billing", "delivery", "refund"]}
+    assert raw["metric"] == "label_accuracy" and raw["regression_metric"] == "token_f1"
+    assert raw["max_new_tokens"] == 16
+    assert "one of: billing, delivery, refund" in raw["system_prompt"]
+    assert "label" in raw["system_prompt"]
+    task = load(summary)
+    assert {k: len(v) for k, v in task.splits.items()} == summary.counts
+    record = read_jsonl(summary.task_dir / "test.jsonl")[0]
+    assert set(record) == {"id", "messages", "metadata"}
+    [example] = [e for e in task.split("test") if e.id == record["id"]]
+    assert example.reference == record["messages"][1]["content"]
+    assert example.metadata == {"source": "rows.csv", "line": record["metadata"]["line"]}
+
+    readme = (summary.task_dir / "README.md").read_text()
+    for needle in (summary.sources[str(tmp_path / "rows.csv")], "| test | 12 |", "| refund |"):
+        assert needle in readme
+
+
+def test_no_stratify_splits_the_rows_as_one_pool(tmp_path: Path) -> None:
+    source = labelled_csv(tmp_path / "rows.csv")
+    drifts = []
+    for seed in range(5):
+        summary = run(source, tmp_path, stratify=False, seed=seed, name=f"t{seed}")
+        test = labels_by_split(summary)["test"]
+        drifts.append(max(abs(test[label] - n * 0.2) for label, n in CLASSES.items()))
+    assert max(drifts) > 1  # so the stratified test above asserts something
+
+
+def test_json_task_from_two_output_columns(tmp_path: Path) -> None:
+    rows = [
+        (f"subject {i}", f"body {i}", ("open", "closed", "spam")[i % 3], f"R-{i:03d}")
+        for i in range(60)
+    ]
+    source = write_table(tmp_path / "tickets.tsv", ["subject", "body", "status", "ref"], rows)
+    summary = run(source, tmp_path, inputs=["subject", "body"], outputs=["status", "ref"])
+    raw = yaml.safe_load(summary.task_yaml)
+    # 3 statuses are listed; 60 distinct refs (over 50) allow any value.
+    assert raw["output"] == {
+        "kind": "json",
+        "fields": {"status": ["closed", "open", "spam"], "ref": None},
+    }
+    assert raw["metric"] == "field_accuracy"
+    assert '{"status": "...", "ref": "..."}' in raw["system_prompt"]
+    assert "- status: one of closed, open, spam" in raw["system_prompt"]
+    records = {r["id"]: r for s in SPLITS for r in read_jsonl(summary.task_dir / f"{s}.jsonl")}
+    first = records["tickets-2"]["messages"]
+    assert first[0]["content"] == "subject: subject 0\nbody: body 0"
+    assert first[1]["content"] == '{"status": "open", "ref": "R-000"}'
+    assert (
+        json_scores(first[1]["content"], first[1]["content"], ["status", "ref"])["json_match"]
+        == 1.0
+    )
+    assert load(summary).spec.output.kind == "json"
+
+
+def test_text_task_from_many_distinct_outputs_and_jsonl(tmp_path: Path) -> None:
+    source = tmp_path / "qa.jsonl"
+    rows = [{"q": f"question {i}", "n": i, "a": f"answer number {i}"} for i in range(210)]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")
+    summary = run(source, tmp_path, inputs=["q", "n"], outputs=["a"])
+    raw = yaml.safe_load(summary.task_yaml)
+    assert raw["output"] == {"kind": "text"} and raw["metric"] == "token_f1"
+    assert dict(summary.counts) == {"train": 147, "val": 21, "test": 42}
+    record = next(r for r in read_jsonl(summary.task_dir / "train.jsonl") if r["id"] == "qa-8")
+    assert record["messages"][0]["content"] == "q: question 7\nn: 7"  # numbers become text
+    load(summary)
+    with pytest.raises(ConfigError, match="no classes to stratify by"):
+        run(source, tmp_path, inputs=["q"], outputs=["a"], stratify=True, name="s")
+
+
+def test_output_kind_text_overrides_a_label_column(tmp_path: Path) -> None:
+    summary = run(labelled_csv(tmp_path / "rows.csv"), tmp_path, output_kind="text")
+    assert yaml.safe_load(summary.task_yaml)["output"] == {"kind": "text"}
+    with pytest.raises(ConfigError, match="make a JSON object"):
+        TableSettings(["text"], ["label", "other"], output_kind="label")
+
+
+def test_test_file_is_the_test_split_and_val_comes_from_source(tmp_path: Path) -> None:
+    source = labelled_csv(tmp_path / "train.csv")
+    test_file = labelled_csv(tmp_path / "test.csv", {"billing": 4, "refund": 2}, tag="new ")
+    summary = run(source, tmp_path, test_file=test_file)
+    assert dict(summary.counts) == {"train": 54, "val": 6, "test": 6}
+    test_ids = sorted(r["id"] for r in read_jsonl(summary.task_dir / "test.jsonl"))
+    assert test_ids == sorted(f"test-{line}" for line in range(2, 8))
+    assert set(summary.sources) == {str(source), str(test_file)}
+    val_file = labelled_csv(tmp_path / "val.csv", {"delivery": 3}, tag="other ")
+    summary = run(source, tmp_path, test_file=test_file, val_file=val_file, name="both")
+    assert dict(summary.counts) == {"train": 60, "val": 3, "test": 6}
+    with pytest.raises(ConfigError, match="both set the test split") as info:
+        run(source, tmp_path, test_file=test_file, test_fraction=0.3, name="x")
+    assert info.value.where == "--test-fraction"
+
+
+def test_same_stem_files_get_distinct_ids(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    source = labelled_csv(tmp_path / "a" / "rows.csv")
+    test_file = labelled_csv(tmp_path / "b" / "rows.csv", {"billing": 3}, tag="new ")
+    summary = run(source, tmp_path, test_file=test_file)
+    assert load(summary).split("test")[0].id.startswith("rows-test-")
+
+
+def test_sample_draws_stratified_subsets_after_splitting(tmp_path: Path) -> None:
+    source = labelled_csv(tmp_path / "rows.csv")
+    full = run(source, tmp_path, seed=2, name="full")
+    summary = run(source, tmp_path, seed=2, sample={"train": 21, "test": 6})
+    assert dict(summary.counts) == {"train": 21, "val": 6, "test": 6}
+    by_split = labels_by_split(summary)
+    for label, n in CLASSES.items():
+        assert abs(by_split["train"][label] - 21 * n / 60) <= 1
+        assert abs(by_split["test"][label] - 6 * n / 60) <= 1
+    for split in SPLITS:  # each sample is a subset of the same seed's full split
+        ids = {r["id"] for r in read_jsonl(summary.task_dir / f"{split}.jsonl")}
+        assert ids <= {r["id"] for r in read_jsonl(full.task_dir / f"{split}.jsonl")}
+    with pytest.raises(ConfigError, match="13 test rows asked for, the test split has 12"):
+        run(source, tmp_path, sample={"test": 13}, name="big")
+    assert parse_sample("train=1000, val=200,test=500") == {
+        "train": 1000, "val": 200, "test": 500
+    }  # fmt: skip
+    for bad in ("train=", "dev=3", "train=-1", "train:3"):
+        with pytest.raises(ConfigError):
+            parse_sample(bad)
+
+
+def test_inputs_seen_in_train_are_dropped_from_val_and_test(tmp_path: Path) -> None:
+    # 20 distinct inputs, each three times with different case and spacing.
+    rows = [
+        (text, "yes" if i % 2 else "no")
+        for i in range(20)
+        for text in (f"input {i}", f"INPUT  {i}", f" Input {i} ")
+    ]
+    source = write_table(tmp_path / "dups.csv", ["text", "label"], rows)
+    summary = run(source, tmp_path, val_fraction=0.2, test_fraction=0.3)
+    assert sum(summary.dropped.values()) > 0
+    assert sum(summary.counts.values()) + sum(summary.dropped.values()) == 60
+    task = load(summary)
+
+    def norm(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    train = {norm(e.prompt[-1].content) for e in task.split("train")}
+    for split in ("val", "test"):
+        assert not train & {norm(e.prompt[-1].content) for e in task.split(split)}
+    readme = (summary.task_dir / "README.md").read_text()
+    assert f"val {summary.dropped['val']}, test {summary.dropped['test']}" in readme
+
+
+def test_a_bom_blank_lines_and_quoted_newlines_are_read(tmp_path: Path) -> None:
+    source = tmp_path / "bom.csv"
+    body = 'text,label\n"two\nlines",a\n\n' + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(9))
+    source.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    summary = run(source, tmp_path, test_fraction=0.3)
+    records = {r["id"]: r for s in SPLITS for r in read_jsonl(summary.task_dir / f"{s}.jsonl")}
+    assert records["bom-2"]["messages"][0]["content"] == "two\nlines"
+    assert records["bom-5"]["messages"][0]["content"] == "row 0"  # line 4 is blank
+    assert yaml.safe_load(summary.task_yaml)["output"]["labels"] == ["a", "b"]
+
+
+def test_system_prompt_round_trips_through_hydra(tmp_path: Path) -> None:
+    prompt = "Sort the ticket.\n  Say ${label} only: no ${other.key} lookups.\n\nThanks"
+    source = labelled_csv(tmp_path / "rows.csv")
+    run(source, tmp_path, system_prompt=prompt, name="prompted")
+    run(source, tmp_path, system_prompt=" starts with a space\t", name="quoted")
+    register_resolvers()
+    conf = (tmp_path / "conf").resolve()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        for name, expected in (("prompted", prompt), ("quoted", " starts with a space\t")):
+            cfg = compose("config", overrides=[f"hydra.searchpath=[file://{conf}]", f"task={name}"])
+            plain: Any = OmegaConf.to_container(cfg, resolve=True)
+            assert plain["task"]["system_prompt"] == expected
+            task = load_task_config(plain["task"])
+            assert task.spec.output.labels == ["billing", "delivery", "refund"]
+
+
+def test_max_new_tokens_follows_the_longest_output(tmp_path: Path) -> None:
+    rows = [(f"short {i}", "a b") for i in range(9)] + [("long", "word " * 80)]
+    source = write_table(tmp_path / "t.csv", ["text", "answer"], rows)
+    summary = run(source, tmp_path, outputs=["answer"], output_kind="text")
+    # 399 bytes at two bytes a token, plus room, rounded up to a multiple of 8
+    assert yaml.safe_load(summary.task_yaml)["max_new_tokens"] == 208
+
+
+def test_every_split_file_is_valid_chat_jsonl(tmp_path: Path) -> None:
+    summary = run(labelled_csv(tmp_path / "rows.csv"), tmp_path)
+    for split in SPLITS:
+        examples = read_chat_jsonl(summary.task_dir / f"{split}.jsonl", split=split)
+        assert [m.role for m in examples[0].prompt] == ["user"]
