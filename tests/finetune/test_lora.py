@@ -1,4 +1,5 @@
 import random
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,15 @@ def test_collate_predicts_exactly_the_answer_tokens() -> None:
         [True, True, False, False, False, False],
     ]
     assert (batch.tokens, batch.padded) == (9, 12)
+
+
+def test_top_layers_adapt_the_upper_layers_only() -> None:
+    from types import SimpleNamespace
+
+    from shipwise.finetune.lora import _top_layers
+
+    model: Any = SimpleNamespace(config=SimpleNamespace(num_hidden_layers=30))
+    assert _top_layers(model, 10) == list(range(20, 30))
+    assert _top_layers(model, None) is None
+    with pytest.raises(ConfigError, match="30 layers"):
+        _top_layers(model, 31)

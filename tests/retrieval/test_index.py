@@ -79,6 +79,21 @@ def test_search_finds_the_document_that_answers(tmp_path: Path, hybrid: bool) ->
     assert {h.doc_id for h in gift} == {"gift-cards"}
 
 
+def test_dense_hits_carry_current_texts_without_a_sync_in_this_process(tmp_path: Path) -> None:
+    index(tmp_path, CountingEmbedder()).sync(docs(**DOCS))
+    fresh = index(tmp_path, CountingEmbedder())  # a new process: no chunk text in memory yet
+    hits = fresh.search("how much does express shipping cost", top_k=2)
+    assert hits[0].doc_id == "shipping" and "9 dollars" in hits[0].text
+    timings = fresh.last_timings
+    assert timings is not None and timings.embed_s > 0 and timings.dense_s > 0
+    assert timings.lexical_s == timings.fusion_s == 0  # dense only
+
+    edited = dict(DOCS, shipping=DOCS["shipping"].replace("9 dollars", "12 dollars"))
+    fresh.sync(docs(**edited))  # same chunk ids, new text: what search held must not linger
+    hits = fresh.search("how much does express shipping cost", top_k=2)
+    assert hits[0].doc_id == "shipping" and "12 dollars" in hits[0].text
+
+
 def test_min_similarity_drops_weak_dense_hits(tmp_path: Path) -> None:
     built = index(tmp_path, CountingEmbedder())
     built.sync(docs(**DOCS))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The Banking77 LoRA study: 1,000 seeded training examples, 200 val, 500 seeded test examples.
+# Usage: bash experiments/banking77/run.sh [extra shipwise overrides]
+# Reads ../shared/datasets/banking77 (or $BANKING77); writes the imported task and every run
+# under .shipwise/experiments/banking77 (ignored by git: the dataset is not copied into the repo).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source_dir=${BANKING77:-../shared/datasets/banking77}
+out=.shipwise/experiments/banking77
+if [ ! -f "$source_dir/train.csv" ]; then
+  echo "Banking77 not found at $source_dir (set BANKING77=<folder with train.csv, test.csv>)" >&2
+  exit 0
+fi
+.venv/bin/shipwise-data import table "$source_dir/train.csv" --test-file "$source_dir/test.csv" \
+  --name banking77 --input-col text --output-col category \
+  --sample train=1000,val=200,test=500 --seed 0 --out "$out/data" --conf-dir "$out/conf" --force
+.venv/bin/shipwise --config-dir "$out/conf" task=banking77 paths.data="$out/data" \
+  strategy=finetune eval_splits=[test] \
+  strategy.lora.epochs=2 strategy.lora.learning_rate=3e-3 strategy.lora.batch_size=8 "$@"
