@@ -381,3 +381,14 @@ def test_settings_name_the_bad_key(changes: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as info:
         HostedSettings(base_model=BASE, **changes)
     assert info.value.where == f"strategy.hosted.{key}"
+
+
+def test_without_tiktoken_installed_counts_are_labelled_estimates(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tiktoken", None)  # import tiktoken -> ImportError
+    count, label = load_counter("tiktoken:o200k_base")
+    assert label == "approx (tiktoken:o200k_base unavailable: tiktoken is not installed)"
+    assert count("12345678") == 2

@@ -113,8 +113,12 @@ def _approx(text: str) -> int:
 
 
 def _tiktoken(encoding_name: str, spec: str) -> tuple[TokenCounter, str]:
-    import tiktoken
-
+    try:
+        import tiktoken
+    except ImportError:
+        label = f"{APPROX} ({spec} unavailable: tiktoken is not installed)"
+        print(f"hosted fine-tune: token counts are estimates, {label}", file=sys.stderr)
+        return _approx, label
     try:
         encoding = tiktoken.get_encoding(encoding_name)
     except ValueError as exc:  # an encoding tiktoken does not know
