@@ -112,13 +112,18 @@ def _approx(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
+def _estimated(spec: str, reason: str) -> tuple[TokenCounter, str]:
+    """The labelled approximation, said aloud, when ``spec`` cannot count."""
+    label = f"{APPROX} ({spec} unavailable: {reason})"
+    print(f"hosted fine-tune: token counts are estimates, {label}", file=sys.stderr)
+    return _approx, label
+
+
 def _tiktoken(encoding_name: str, spec: str) -> tuple[TokenCounter, str]:
     try:
         import tiktoken
     except ImportError:
-        label = f"{APPROX} ({spec} unavailable: tiktoken is not installed)"
-        print(f"hosted fine-tune: token counts are estimates, {label}", file=sys.stderr)
-        return _approx, label
+        return _estimated(spec, "tiktoken is not installed")
     try:
         encoding = tiktoken.get_encoding(encoding_name)
     except ValueError as exc:  # an encoding tiktoken does not know
@@ -126,9 +131,7 @@ def _tiktoken(encoding_name: str, spec: str) -> tuple[TokenCounter, str]:
             str(exc), where="strategy.hosted.tokenizer", fix="e.g. tiktoken:o200k_base"
         ) from None
     except Exception as exc:  # the encoding file could not be downloaded (offline)
-        label = f"{APPROX} ({spec} unavailable: {type(exc).__name__})"
-        print(f"hosted fine-tune: token counts are estimates, {label}", file=sys.stderr)
-        return _approx, label
+        return _estimated(spec, type(exc).__name__)
 
     def count(text: str) -> int:
         return len(encoding.encode(text, disallowed_special=()))

@@ -54,7 +54,7 @@ class FinetunePredictor:
         return [Rendered(self.messages(e)) for e in examples]
 
 
-def _settings(cls: type[Any], values: Mapping[str, Any] | None, group: str) -> Any:
+def settings_from_config(cls: type[Any], values: Mapping[str, Any] | None, group: str) -> Any:
     """A settings dataclass from config, with unknown keys named (not a TypeError)."""
     values = dict(values or {})
     known = {f.name for f in dataclasses.fields(cls)}
@@ -93,7 +93,7 @@ class FinetuneStrategy:
             raise ConfigError("val_sample cannot be negative", where="strategy.val_sample")
         self._name, self.backend, self.train_size = name, backend, train_size
         self.instruction, self.val_sample = instruction, val_sample
-        self.lora: LoraSettings = _settings(LoraSettings, lora, "lora")
+        self.lora: LoraSettings = settings_from_config(LoraSettings, lora, "lora")
         self.hosted = dict(hosted or {})
 
     @property

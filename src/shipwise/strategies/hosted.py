@@ -31,12 +31,12 @@ def hosted_setup(
     system: str,
     context: SetupContext,
 ) -> Setup:
-    from shipwise.strategies.finetune import FinetunePredictor, _settings
+    from shipwise.strategies.finetune import FinetunePredictor, settings_from_config
 
     config = dict(strategy.hosted)
     evaluation = {k: config.pop(k) for k in EVAL_KEYS if k in config}
     config.setdefault("seed", context.seed)
-    settings: HostedSettings = _settings(HostedSettings, config, "hosted")
+    settings: HostedSettings = settings_from_config(HostedSettings, config, "hosted")
     asking = FinetunePredictor(context.generator, system)
 
     def rows(examples: Sequence[Example]) -> list[dict[str, Any]]:
