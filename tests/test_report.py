@@ -303,3 +303,15 @@ def test_decision_table_lists_every_arm_under_the_verdict() -> None:
 def test_importing_report_stays_light(module: str) -> None:
     code = f"import sys, shipwise.report; sys.exit({module!r} in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_a_stale_arm_is_marked_in_the_table_and_the_markdown(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    stale_name = decision.arms[0].name
+    arms = tuple(dataclasses.replace(a, stale=a.name == stale_name) for a in decision.arms)
+    decision = dataclasses.replace(decision, arms=arms)
+    text = _render(decision)
+    assert f"{stale_name} (stale)" in text
+    assert sum("(stale)" in line for line in text.splitlines()) == 1
+    files = write_decision_report(decision, evidence, tmp_path)
+    assert f"{stale_name} (stale: re-run it)" in files["markdown"].read_text().replace("**", "")

@@ -8,6 +8,7 @@ import pytest
 from shipwise.tracking import (
     REDACTED,
     TrackingConfig,
+    end_dangling_runs,
     find_runs,
     flatten,
     load_table,
@@ -67,3 +68,30 @@ def test_tables_params_and_tags_are_logged(tmp_path: Path) -> None:
     assert found["metrics"] == {"monthly_usd.prompt k__2_": 1.5}
     rows = load_table(cfg, found["run_id"], "preds.json")
     assert [r["prediction"] for r in rows] == ["x", "y"]
+
+
+def test_a_run_whose_process_was_killed_is_ended_killed_by_the_next(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cfg = config(tmp_path)
+    script = (
+        "import os, signal\n"
+        "from shipwise.tracking import TrackingConfig, tracked_run\n"
+        f"cfg = TrackingConfig({cfg.uri!r}, {cfg.experiment!r}, {cfg.artifact_location!r})\n"
+        "with tracked_run(cfg, 'doomed', {}):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    [dangling] = find_runs(cfg)
+    assert dangling["status"] == "RUNNING"
+
+    with tracked_run(cfg, "next", {}):
+        statuses = {r["name"]: r["status"] for r in find_runs(cfg)}
+        assert statuses == {"doomed": "KILLED", "next": "RUNNING"}
+        # a run whose process lives (another worker of a parallel sweep) is left alone
+        experiment = mlflow.get_experiment_by_name(cfg.experiment)
+        assert experiment is not None and end_dangling_runs(experiment.experiment_id) == []
+    [doomed] = [r for r in find_runs(cfg) if r["name"] == "doomed"]
+    assert "ended mid-run" in doomed["tags"]["error"]

@@ -6,12 +6,17 @@ killed mid-write) sees either no entry or a whole one. A corrupt entry reads as 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from shipwise.locks import staging_prefix, sweep_orphans
 
 
 def content_key(*parts: Any) -> str:
@@ -21,7 +26,7 @@ def content_key(*parts: Any) -> str:
 
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{staging_prefix()}{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -31,6 +36,27 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """Fill a staging folder, then rename it to ``target``: readers see all of it or nothing.
+
+    Staging litter of killed runs beside ``target`` is removed first. If another process
+    renamed its own copy into place first, that copy stays and this one is discarded.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sweep_orphans(target.parent)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=staging_prefix()))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        os.replace(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class JsonCache:
@@ -54,6 +80,12 @@ class JsonCache:
             return None
         self.hits += 1
         return value
+
+    def sweep(self) -> int:
+        """Remove temp files that killed runs left mid-write; returns how many."""
+        if not self.root.is_dir():
+            return 0
+        return sum(sweep_orphans(folder) for folder in self.root.iterdir() if folder.is_dir())
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         atomic_write_text(self._path(key), json.dumps(value, ensure_ascii=False))

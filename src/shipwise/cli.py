@@ -13,8 +13,10 @@ Hydra stays here: this module turns the composed config into plain arguments for
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +35,16 @@ def main() -> None:
     import hydra
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # SIGTERM (`kill`, a scheduler) ends like Ctrl-C: the MLflow run is closed KILLED and every
+    # finished prediction stays cached. SIGKILL cannot be caught; the next run cleans up after it.
+    signal.signal(signal.SIGTERM, _interrupt)
     register_resolvers()
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
     app(_job)()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _job(cfg: DictConfig) -> dict[str, Any]:
@@ -53,7 +62,11 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
         _report_error(exc.render())
         if not multirun:
             raise SystemExit(2) from None
-        return {"error": exc.what, "run_name": _run_name(cfg)}
+        failed = {"error": exc.what, "run_name": _run_name(cfg)}
+        # The study table of a parallel sweep reads this (its workers' returns do not reach it).
+        output = Path(HydraConfig.get().runtime.output_dir)
+        (output / "result.json").write_text(json.dumps(failed))
+        return failed
     if not multirun:
         from shipwise.report import print_table, results_table
 

@@ -237,6 +237,7 @@ def _arm(e: ArmEvidence, scores: np.ndarray, config: DecisionConfig) -> ArmVerdi
         feasible=not failures,
         failures=tuple(failures),
         not_worse_than_best=False,  # set once the best arm is known
+        stale=e.stale,
     )
 
 

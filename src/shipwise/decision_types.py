@@ -78,6 +78,7 @@ class ArmVerdict:
     feasible: bool
     failures: Sequence[str]  # one plain sentence per failed constraint
     not_worse_than_best: bool  # not significantly worse than the best feasible arm
+    stale: bool = False  # its inputs changed since it ran: re-run it before trusting this
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
@@ -31,6 +33,9 @@ class StudyTable(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from shipwise.report import print_table, results_table
 
+        if not self.results and not self.failures:
+            # A parallel launcher (joblib) runs on_job_end in its workers: read what they wrote.
+            self._collect(Path(str(config.hydra.sweep.dir)))
         decision = config.get("decision", {})
         print_table(
             results_table(
@@ -43,6 +48,18 @@ class StudyTable(Callback):
         self._decide(config)
         if self.failures:
             raise SystemExit(f"{len(self.failures)} of the study's runs failed (see above)")
+
+    def _collect(self, sweep_dir: Path) -> None:
+        for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: p.parent.name):
+            try:
+                value = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self.failures.append((path.parent.name, "no readable result.json"))
+                continue
+            if "error" in value:
+                self.failures.append((value.get("run_name", path.parent.name), value["error"]))
+            else:
+                self.results.append(value)
 
     def _decide(self, config: DictConfig) -> None:
         """The ship decision over this sweep's runs of the configured task."""

@@ -140,7 +140,7 @@ def decision_table(decision: Decision) -> Table:
     for arm in decision.arms:
         shipped = arm.name == decision.ship
         table.add_row(
-            escape(arm.name),
+            escape(arm.name) + (" [yellow](stale)[/yellow]" if arm.stale else ""),
             _interval(arm),
             "yes" if arm.feasible else "[red]no[/red]",
             _usd(arm.usd_per_1k_calls, symbol=False),
@@ -218,6 +218,7 @@ def _arms_table(decision: Decision) -> list[str]:
     ]
     for arm in decision.arms:
         name = f"**{_cell(arm.name)}** (shipped)" if arm.name == decision.ship else _cell(arm.name)
+        name += " (stale: re-run it)" if arm.stale else ""
         rows.append(
             "| "
             + " | ".join(

@@ -6,6 +6,7 @@ Plain typed arguments only; the CLI turns Hydra config into these.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shipwise.cache import JsonCache, content_key
+from shipwise.changes import Changes, InputsRecord, compare, current_inputs, planned_work
 from shipwise.errors import GenerationError, ShipwiseError
 from shipwise.evaluation.evaluator import Evaluator, Summary
 from shipwise.evaluation.retrieval import retrieval_scores, summarize_retrieval
@@ -84,8 +86,17 @@ def run(spec: RunSpec) -> RunResult:
         **{f"fingerprint.{name}": value for name, value in fingerprints.items()},
     }
     cache = JsonCache(spec.root / "cache" / "predictions")
+    cache.sweep()
+    record = InputsRecord(spec.root, task.name, spec.run_name)
+    inputs = current_inputs(task, spec.params, generator.info.fingerprint)
+    changes = compare(record.load(), inputs)
+    kind = getattr(spec.strategy, "kind", spec.strategy.name)
+    plan = planned_work(kind, changes, spec.eval_splits)
+    _announce(spec.run_name, changes, plan)
     with tracked_run(spec.tracking, spec.run_name, tags) as tracked:
         tracked.log_params(spec.params)
+        tracked.log_dict({**changes.as_json(), "plan": plan}, "changes.json")
+        tracked.log_metrics(changes.metrics())
         context = SetupContext(
             generator,
             spec.embedder_factory,
@@ -98,9 +109,13 @@ def run(spec: RunSpec) -> RunResult:
         started = time.perf_counter()
         setup = spec.strategy.setup(task, context)
         setup_s = time.perf_counter() - started
-        setup_usd = setup.cost_usd + setup_s * generator.info.price.usd_per_hour / 3600
+        # Costed at a build from nothing where the setup reused a cache: a refresh pays that.
+        build_s = setup_s if setup.build_s is None else max(setup_s, setup.build_s)
+        setup_usd = setup.cost_usd + build_s * generator.info.price.usd_per_hour / 3600
         tracked.log_params({f"setup.{k}": v for k, v in setup.params.items()})
-        tracked.log_metrics({"setup_s": setup_s, "setup_usd": setup_usd, **setup.metrics})
+        tracked.log_metrics(
+            {"setup_s": setup_s, "setup_build_s": build_s, "setup_usd": setup_usd, **setup.metrics}
+        )
         results: dict[str, SplitResult] = {}
         for split in spec.eval_splits:
             if split not in task.splits:
@@ -136,7 +151,15 @@ def run(spec: RunSpec) -> RunResult:
         tracked.log_dict(outcome.as_json(), "result.json")
         if spec.output_dir is not None:
             (spec.output_dir / "result.json").write_text(json.dumps(outcome.as_json(), indent=1))
+        record.save(inputs, tracked.run_id)
     return outcome
+
+
+def _announce(run_name: str, changes: Changes, plan: Sequence[str]) -> None:
+    """The what-changed summary, before any work starts."""
+    lines = [f"{run_name}: {line}" for line in changes.lines()]
+    lines += [f"{run_name}: will {step}" for step in plan]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def _evaluate_split(
@@ -161,7 +184,11 @@ def _evaluate_split(
     settings = spec.settings
     if split == "regression":
         settings = replace(settings, allowed=())  # general questions: free answers
+    misses = cache.misses
     completions = generate_cached(predictor.generator, rendered, settings, cache, name)
+    generated = cache.misses - misses
+    cached = len(rendered) - generated
+    tracked.log_metrics({f"{name}/generated": generated, f"{name}/cached": cached})
     price = predictor.generator.info.price
     costs = [price.call_usd(c) for c in completions]
     scores = [
@@ -247,6 +274,13 @@ def generate_cached(
         if value is not None:
             found[index] = Completion(**value)
     todo = [i for i in range(len(rendered)) if i not in found]
+    if found:
+        print(
+            f"{label}: {len(found)} of {len(rendered)} answers from the cache,"
+            f" {len(todo)} to generate",
+            file=sys.stderr,
+            flush=True,
+        )
     # Similar lengths together: the local generator batches these with little padding.
     todo.sort(key=lambda i: -sum(len(m.content) for m in rendered[i].messages))
     with counting(f"{label}: generating", total=len(todo)) as advance:

@@ -2,7 +2,8 @@
 
 One experiment per task, one run per (task, strategy, parameters). Params are the flattened
 resolved config with secrets removed; a run that raises ends FAILED with the error as a tag,
-an interrupted one ends KILLED.
+an interrupted one ends KILLED. A run whose process was killed outright (SIGKILL) is ended
+KILLED by the next run that starts in its experiment.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ _SECRET_KEY = re.compile(
 _SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|Bearer\s+\S+)")
 _SECRET_ENV = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD)", re.IGNORECASE)
 MAX_PARAM_CHARS = 6000
+OWNER_PID, OWNER_HOST = "shipwise.pid", "shipwise.host"  # who runs it: dangling-run cleanup
 _METRIC_UNSAFE = re.compile(r"[^\w\-. :/]")
 
 
@@ -140,6 +143,30 @@ def _param_value(value: Any) -> str:
     return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
 
 
+_READY: set[str] = set()
+
+
+def connect(config: TrackingConfig) -> None:
+    """Point MLflow at the store; create a SQLite store under a lock the first time.
+
+    Two workers of a parallel sweep opening a new SQLite store at once would both run its
+    schema migrations, and one fails ("duplicate column"). The first creates it, the other waits.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(config.uri)
+    if config.uri in _READY or not config.uri.startswith("sqlite:///"):
+        return
+    from mlflow import MlflowClient
+
+    from shipwise.locks import exclusive
+
+    database = Path(config.uri.removeprefix("sqlite:///")).expanduser()
+    with exclusive(database, "creating the MLflow store"):
+        MlflowClient().search_experiments(max_results=1)  # creates and migrates the schema
+    _READY.add(config.uri)
+
+
 def _experiment_id(config: TrackingConfig) -> str:
     import mlflow
 
@@ -165,11 +192,12 @@ def tracked_run(
     """Open a run; it ends FINISHED, FAILED (error tagged) or KILLED (interrupted)."""
     import mlflow
 
-    mlflow.set_tracking_uri(config.uri)
+    connect(config)
     experiment_id = _experiment_id(config)
+    end_dangling_runs(experiment_id)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as active:
         run = TrackedRun(active.info.run_id)
-        run.set_tags(tags)
+        run.set_tags({**tags, OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()})
         try:
             yield run
         except KeyboardInterrupt:
@@ -182,11 +210,38 @@ def tracked_run(
             raise
 
 
+def end_dangling_runs(experiment_id: str) -> list[str]:
+    """End as KILLED the RUNNING runs whose process is gone (a SIGKILL, a lost machine).
+
+    Only runs started on this host are judged; a run of a live process (another worker of a
+    parallel sweep) is left alone. Returns the ids that were ended.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    from shipwise.locks import alive
+
+    host = socket.gethostname()
+    ended = []
+    running = mlflow.search_runs(
+        [experiment_id], filter_string="attributes.status = 'RUNNING'", output_format="list"
+    )
+    client = MlflowClient()
+    for found in running:
+        owner = found.data.tags.get(OWNER_PID, "")
+        if found.data.tags.get(OWNER_HOST) != host or not owner.isdigit() or alive(int(owner)):
+            continue
+        client.set_tag(found.info.run_id, "error", f"killed: process {owner} ended mid-run")
+        client.set_terminated(found.info.run_id, status="KILLED")
+        ended.append(found.info.run_id)
+    return ended
+
+
 def find_runs(config: TrackingConfig, filter_string: str = "") -> list[dict[str, Any]]:
     """Runs of the experiment as plain dicts (id, name, status, params, metrics, tags)."""
     import mlflow
 
-    mlflow.set_tracking_uri(config.uri)
+    connect(config)
     experiment = mlflow.get_experiment_by_name(config.experiment)
     if experiment is None:
         return []
@@ -209,10 +264,9 @@ def find_runs(config: TrackingConfig, filter_string: str = "") -> list[dict[str,
 
 def load_table(config: TrackingConfig, run_id: str, artifact_file: str) -> list[dict[str, Any]]:
     """A table logged by ``TrackedRun.log_table``, as rows."""
-    import mlflow
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(config.uri)
+    connect(config)
     experiment_id = _experiment_id(config)
     frame = MlflowClient().load_table(experiment_id, artifact_file, run_ids=[run_id])
     return list(frame.to_dict(orient="records"))

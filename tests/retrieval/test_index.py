@@ -106,3 +106,23 @@ def test_each_embedder_gets_its_own_collection() -> None:
     b = collection_name("task", HashingEmbedder(name="b"), 800, 100)
     c = collection_name("task", HashingEmbedder(name="a"), 400, 100)
     assert len({a, b, c}) == 3 and a.startswith("task-a-")
+
+
+def test_a_document_left_half_indexed_by_a_killed_sync_is_redone(tmp_path: Path) -> None:
+    embedder = CountingEmbedder()
+    first = index(tmp_path, embedder).sync(docs(**DOCS))
+    assert 0 < first.build_s <= first.embed_s  # embedding only; the sync also writes
+    store = index(tmp_path, embedder)
+    shipping = store.collection.get(where={"doc_id": "shipping"}, include=[])["ids"]
+    assert len(shipping) == 2
+    store.collection.delete(ids=shipping[1:])  # as if killed between two upsert batches
+
+    embedder.seen.clear()
+    again = index(tmp_path, embedder).sync(docs(**DOCS))
+    assert (again.changed, again.untouched, again.chunks_embedded) == (1, 2, 2)
+    assert all(text in DOCS["shipping"] for text in embedder.seen)
+    assert again.chunks_total == first.chunks_total
+    # the recorded build time covers every chunk in the index, not just this sync's
+    stored = index(tmp_path, embedder).collection.get(include=["metadatas"])["metadatas"]
+    assert stored and all(m["doc_chunks"] >= 1 and m["embed_s"] > 0 for m in stored)
+    assert again.build_s == pytest.approx(sum(float(m["embed_s"]) for m in stored))

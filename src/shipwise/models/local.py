@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipwise.cache import staged_folder
 from shipwise.errors import ConfigError, GenerationError
+from shipwise.locks import exclusive
 from shipwise.models.base import (
     Completion,
     GenerationSettings,
@@ -152,24 +152,25 @@ class LocalGenerator:
         target = self.cache_dir / "models" / f"{gguf.stem}-{key}"
         if (target / "model.safetensors").is_file():
             return target
+        with exclusive(target, "the dequantized model copy"):
+            if not (target / "model.safetensors").is_file():  # made while this run waited?
+                self._dequantize(gguf, target)
+        return target
+
+    @staticmethod
+    def _dequantize(gguf: Path, target: Path) -> None:
         from safetensors.torch import save_model
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
-        config = model.config.to_dict()
-        config.pop("quantization_config", None)  # the copy is plain float weights
-        (staging / "config.json").write_text(json.dumps(config, indent=1))
-        save_model(model, str(staging / "model.safetensors"))
-        tokenizer.save_pretrained(str(staging))
-        model.generation_config.save_pretrained(str(staging))
-        try:
-            os.replace(staging, target)  # atomic: a reader sees no copy or a whole one
-        except OSError:
-            shutil.rmtree(staging, ignore_errors=True)  # another process finished first
-        return target
+        with staged_folder(target) as staging:
+            config = model.config.to_dict()
+            config.pop("quantization_config", None)  # the copy is plain float weights
+            (staging / "config.json").write_text(json.dumps(config, indent=1))
+            save_model(model, str(staging / "model.safetensors"))
+            tokenizer.save_pretrained(str(staging))
+            model.generation_config.save_pretrained(str(staging))
 
     def render(self, prompt: Messages) -> str:
         _, tokenizer = self.load()

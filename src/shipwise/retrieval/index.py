@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,8 @@ class SyncReport:
     chunks_embedded: int
     chunks_deleted: int
     chunks_total: int
-    embed_s: float
+    embed_s: float  # embedding time of this sync
+    build_s: float  # embedding time of every chunk in the index: what a build from nothing takes
     fingerprint: str
 
     def as_metrics(self) -> dict[str, float]:
@@ -52,6 +54,7 @@ class SyncReport:
             "index.chunks_deleted": self.chunks_deleted,
             "index.chunks": self.chunks_total,
             "index.embed_s": self.embed_s,
+            "index.build_s": self.build_s,
         }
 
 
@@ -137,10 +140,21 @@ class ChunkIndex:
         """Reconcile the collection with ``documents``; only new or changed ones are embedded."""
         existing = self.collection.get(include=["metadatas"])
         indexed: dict[str, str] = {}
+        present: Counter[str] = Counter()
+        expected: dict[str, int] = {}
+        build_s: dict[str, float] = {}
         for metadata in existing["metadatas"] or []:
-            indexed[str(metadata["doc_id"])] = str(metadata["doc_digest"])
+            doc_id = str(metadata["doc_id"])
+            indexed[doc_id] = str(metadata["doc_digest"])
+            present[doc_id] += 1
+            expected[doc_id] = int(_number(metadata, "doc_chunks", -1))
+            build_s[doc_id] = build_s.get(doc_id, 0.0) + _number(metadata, "embed_s", 0.0)
+        # A sync killed between batches leaves a document with some of its chunks: redo it.
+        partial = {d for d in indexed if present[d] != expected[d]}
         current = {doc.id: doc.digest for doc in documents}
-        changed = [d for d in current if d in indexed and indexed[d] != current[d]]
+        changed = [
+            d for d in current if d in indexed and (indexed[d] != current[d] or d in partial)
+        ]
         removed = [d for d in indexed if d not in current]
         added = [d for d in current if d not in indexed]
         stale = changed + removed
@@ -157,8 +171,13 @@ class ChunkIndex:
             [d for d in documents if d.id in todo], self.chunk_size, self.chunk_overlap
         )
         started = time.perf_counter()
+        totals = Counter(c.doc_id for c in fresh)
+        build_s.update(dict.fromkeys(todo, 0.0))  # re-embedded: their old times no longer count
         for start in range(0, len(fresh), BATCH):
-            self._upsert(fresh[start : start + BATCH])
+            group = fresh[start : start + BATCH]
+            each = self._upsert(group, totals)
+            for chunk in group:
+                build_s[chunk.doc_id] += each
         embed_s = time.perf_counter() - started
         self._load_lexical()
         self._count = self.collection.count()
@@ -171,17 +190,24 @@ class ChunkIndex:
             chunks_deleted=chunks_deleted,
             chunks_total=self._count,
             embed_s=embed_s,
+            build_s=sum(build_s.get(d, 0.0) for d in current),
             fingerprint=self._fingerprint(current),
         )
 
-    def _upsert(self, chunks: Sequence[Chunk]) -> None:
+    def _upsert(self, chunks: Sequence[Chunk], totals: Mapping[str, int]) -> float:
+        """Embed and store ``chunks``; returns the embedding seconds per chunk."""
+        started = time.perf_counter()
         vectors = self.embedder.embed([c.text for c in chunks])  # (len(chunks), dim)
+        each = (time.perf_counter() - started) / max(1, len(chunks))
         self.collection.upsert(
             ids=[c.id for c in chunks],
             embeddings=vectors,
             documents=[c.text for c in chunks],
-            metadatas=[_metadata(c) for c in chunks],
+            metadatas=[
+                {**_metadata(c), "doc_chunks": totals[c.doc_id], "embed_s": each} for c in chunks
+            ],
         )
+        return each
 
     def _load_lexical(self) -> None:
         self.lexical = BM25Index()
@@ -275,6 +301,12 @@ def _metadata(chunk: Chunk) -> dict[str, str | int | float | bool]:
         "start": chunk.start,
         "end": chunk.end,
     }
+
+
+def _number(metadata: Mapping[str, Any], key: str, default: float) -> float:
+    # Indexes built before a key existed lack it: -1 chunks reads as "redo this document".
+    value = metadata.get(key, default)
+    return float(value) if isinstance(value, int | float) else default
 
 
 def _matcher(where: Mapping[str, Any], index: ChunkIndex) -> Any:

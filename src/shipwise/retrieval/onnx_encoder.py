@@ -13,12 +13,8 @@ sentence-transformers model.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
-import shutil
-import tempfile
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from shipwise.cache import staged_folder
 
 if TYPE_CHECKING:
     import torch
@@ -95,9 +93,7 @@ def export(model: SentenceTransformer, target: Path) -> None:
     """Export ``model`` into the folder ``target`` unless it is there; raises when impossible."""
     if (target / "model.onnx").is_file():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".staging-"))
-    try:
+    with staged_folder(target) as staging:
         _export_into(model, staging)
         encoder = OnnxQueryEncoder(staging)
         cosine = np.sum(encoder.embed(PROBES) * _torch_vectors(model, PROBES), axis=1)
@@ -105,11 +101,6 @@ def export(model: SentenceTransformer, target: Path) -> None:
             raise ExportUnsupported(
                 f"exported vectors differ from torch's (cosine {float(cosine.min()):.5f})"
             )
-        # Atomic: a reader sees no export or a whole one. OSError: another process was first.
-        with contextlib.suppress(OSError):
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _export_into(model: SentenceTransformer, folder: Path) -> None:

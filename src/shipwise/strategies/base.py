@@ -66,13 +66,16 @@ class Setup:
     """A ready predictor plus what its setup did (logged as params and metrics of the run).
 
     ``cost_usd`` is money the setup spent beyond local compute time (a hosted job, a hosted
-    embedder); the runner adds compute time at the model's hourly price.
+    embedder); the runner adds compute time at the model's hourly price. ``build_s`` is the
+    compute a setup from nothing takes, when this one reused a cache (a synced index, a saved
+    adapter): a refresh pays that, so the setup is costed at it rather than at the reuse.
     """
 
     predictor: Predictor
     params: Mapping[str, Any] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
     cost_usd: float = 0.0
+    build_s: float | None = None
 
 
 @runtime_checkable

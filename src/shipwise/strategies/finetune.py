@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipwise.cache import content_key
+from shipwise.cache import content_key, staged_folder
 from shipwise.errors import ConfigError
 from shipwise.evaluation.evaluator import Evaluator
 from shipwise.finetune.lora import Encoded, LoraSettings, TrainReport, encode, train_lora
+from shipwise.locks import exclusive
 from shipwise.models.base import Generator
 from shipwise.strategies.base import Rendered, Setup, SetupContext, render_chat
 from shipwise.tasks.example import Example, Messages, split_fingerprint
@@ -70,6 +68,8 @@ def settings_from_config(cls: type[Any], values: Mapping[str, Any] | None, group
 
 class FinetuneStrategy:
     """Fine-tune on the train split (all of it, or a seeded ``train_size`` subset)."""
+
+    kind = "finetune"  # which arm this is, whatever the run calls it
 
     def __init__(
         self,
@@ -147,11 +147,13 @@ class FinetuneStrategy:
             task.spec.metric,
         )[:24]
         folder = context.root / "adapters" / key
-        cached = (folder / REPORT_FILE).is_file()
-        if cached:
-            model, summary = _load_adapter(base, folder)
-        else:
-            model, summary = self._train(task, train, val, predictor, base, context, folder)
+        # A parallel sweep's other run training the same adapter: wait for it, then load it.
+        with exclusive(folder, "training this adapter"):
+            cached = (folder / REPORT_FILE).is_file()
+            if cached:
+                model, summary = _load_adapter(base, folder)
+            else:
+                model, summary = self._train(task, train, val, predictor, base, context, folder)
         context.log_artifacts(folder, "adapter")
         tuned = base.with_model(model, f"{base.info.name}+lora", f"{base.info.fingerprint}+{key}")
         train_s = float(summary.get("train/wall_s", 0.0))
@@ -166,7 +168,7 @@ class FinetuneStrategy:
             },
             metrics=summary,
             # A cached adapter cost its training once; a refresh retrains, so it is that cost.
-            cost_usd=train_s * base.info.price.usd_per_hour / 3600 if cached else 0.0,
+            build_s=train_s if cached else None,
         )
 
     def _train(
@@ -218,19 +220,14 @@ def _save_adapter(
     report: TrainReport, folder: Path, summary: Mapping[str, float], extra: Mapping[str, Any]
 ) -> None:
     """The adapter and its training report, written whole or not at all."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".staging-"))
-    report.model.save_pretrained(str(staging))
-    record = {
-        "summary": dict(summary),
-        "epochs": [asdict(e) for e in report.epochs],
-        **extra,
-    }
-    (staging / REPORT_FILE).write_text(json.dumps(record, indent=1))
-    try:
-        os.replace(staging, folder)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)  # another run saved the same adapter first
+    with staged_folder(folder) as staging:
+        report.model.save_pretrained(str(staging))
+        record = {
+            "summary": dict(summary),
+            "epochs": [asdict(e) for e in report.epochs],
+            **extra,
+        }
+        (staging / REPORT_FILE).write_text(json.dumps(record, indent=1))
 
 
 def _load_adapter(base: LocalGenerator, folder: Path) -> tuple[Any, dict[str, float]]:

@@ -29,6 +29,8 @@ class PromptPredictor:
 class PromptStrategy:
     """Few-shot prompting: nothing to train, nothing to index (beyond embedding the demo pool)."""
 
+    kind = "prompt"  # which arm this is, whatever the run calls it
+
     def __init__(
         self,
         k: int = 4,

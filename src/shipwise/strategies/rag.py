@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shipwise.errors import ConfigError
+from shipwise.locks import exclusive
 from shipwise.models.base import Generator
 from shipwise.retrieval.index import ChunkIndex, Hit, collection_name, make_client
 from shipwise.strategies.base import CONTEXT_PLACES, Rendered, Setup, SetupContext, render_chat
@@ -74,6 +75,8 @@ def _unique(items: Any) -> list[str]:
 
 class RagStrategy:
     """Retrieval-augmented generation over a Chroma collection of the task's documents."""
+
+    kind = "rag"  # which arm this is, whatever the run calls it
 
     def __init__(
         self,
@@ -138,9 +141,13 @@ class RagStrategy:
             port=int(self.chroma.get("port") or 8000),
         )
         name = collection_name(task.name, embedder, self.chunk_size, self.chunk_overlap)
-        index = ChunkIndex(client, name, embedder, self.chunk_size, self.chunk_overlap, self.hybrid)
         spent = getattr(embedder, "spent_usd", 0.0)  # a hosted embedder bills the index build
-        report = index.sync(task.documents)
+        # One sync of a collection at a time: a parallel sweep's runs share the store.
+        with exclusive(context.root / "locks" / f"index-{name}", "syncing the index"):
+            index = ChunkIndex(
+                client, name, embedder, self.chunk_size, self.chunk_overlap, self.hybrid
+            )
+            report = index.sync(task.documents)
         embed_usd = getattr(embedder, "spent_usd", 0.0) - spent
         selector = DemoSelector(
             task.split("train"),
@@ -165,4 +172,10 @@ class RagStrategy:
         )
         params = {"collection": name, "index_fingerprint": report.fingerprint}
         metrics = {**report.as_metrics(), "index.embed_usd": embed_usd}
-        return Setup(predictor=predictor, params=params, metrics=metrics, cost_usd=embed_usd)
+        return Setup(
+            predictor=predictor,
+            params=params,
+            metrics=metrics,
+            cost_usd=embed_usd,
+            build_s=report.build_s if report.chunks_embedded < report.chunks_total else None,
+        )
