@@ -60,6 +60,12 @@ class SetupContext:
             self._embedder = self.embedder_factory()
         return self._embedder
 
+    def cached_embedder(self) -> Embedder:
+        """The embedder with its vectors kept on disk per text (demonstration selection)."""
+        from shipwise.retrieval.vector_cache import CachedEmbedder
+
+        return CachedEmbedder(self.embedder, self.root / "embeddings")
+
 
 @dataclass(frozen=True)
 class Setup:

@@ -52,7 +52,7 @@ class PromptStrategy:
             k=self.k,
             selection=self.selection,
             seed=context.seed,
-            embedder=context.embedder if needs_embedder else None,
+            embedder=context.cached_embedder() if needs_embedder else None,
             demo_ids=self.demo_ids,
         )
         predictor = PromptPredictor(context.generator, task.spec.system_prompt, selector)

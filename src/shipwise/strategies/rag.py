@@ -154,7 +154,9 @@ class RagStrategy:
             k=self.k,
             selection=self.selection,
             seed=context.seed,
-            embedder=embedder if self.selection == "similar" and self.k > 0 else None,
+            embedder=context.cached_embedder()
+            if self.selection == "similar" and self.k > 0
+            else None,
             demo_ids=self.demo_ids,
         )
         predictor = RagPredictor(
