@@ -283,8 +283,8 @@ def test_table_help_does_not_import_the_importers() -> None:
 
 
 @pytest.mark.dataset
-def test_imports_banking77_and_runs_it_with_the_fake_model(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_imports_banking77_validates_it_and_runs_it_with_the_fake_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model_cache: Path
 ) -> None:
     folder = SHARED_DATASETS / "banking77"
     if not (folder / "train.csv").is_file() or not (folder / "test.csv").is_file():
@@ -307,9 +307,17 @@ def test_imports_banking77_and_runs_it_with_the_fake_model(
     # The YAML lives outside shipwise's conf/: --config-dir adds it to Hydra's search path,
     # which is the command the import printed.
     assert f"shipwise --config-dir {conf.resolve()} task=banking77" in out
+    # It validates with the real tokenizer: no errors (warnings, e.g. near-duplicates, may be).
+    where = [f"paths.data={data}", f"paths.root={tmp_path}", f"model.cache_dir={model_cache}"]
+    status = main(["validate", "banking77", "--config-dir", str(conf), "--json", *where])
+    report = json.loads(capsys.readouterr().out)
+    assert status in (0, 1) and report["counts"]["errors"] == 0, report["findings"][:5]
+    assert report["stats"]["tokens"]["splits"]["test"]["examples"] == 500
+    assert len(report["stats"]["balance"]["counts"]["label"]["train"]) == 77
+
     command = [sys.executable, "-m", "shipwise.cli", "--config-dir", str(conf.resolve())]
-    command += ["task=banking77", "strategy=prompt", "limit=5", "model=fake", "embedder=hashing"]
+    command += ["task=banking77", "strategy=prompt", "limit=20", "model=fake", "embedder=hashing"]
     command += [f"paths.data={data}", f"paths.root={tmp_path}"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "label_accuracy" in done.stdout and "n=5" in done.stdout
+    assert "label_accuracy" in done.stdout and "n=20" in done.stdout

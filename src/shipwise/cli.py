@@ -54,6 +54,7 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
+        validate_data(cfg)
         spec = build_run_spec(cfg)
         from shipwise.runner import run
 
@@ -96,6 +97,41 @@ def _hub_offline(cfg: DictConfig) -> None:
     if all(p is None or Path(str(p)).expanduser().exists() for p in paths):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def validate_data(cfg: DictConfig) -> None:
+    """The task's data checked before any compute: errors stop the run, warnings are noted."""
+    from omegaconf import OmegaConf
+
+    from shipwise.errors import DataError
+    from shipwise.tasks.task import resolve_data_dir
+    from shipwise.validation.context import task_files, validate_cached
+
+    _hub_offline(cfg)
+    plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    name = str(plain["task"]["name"])
+    folder = resolve_data_dir(plain["task"]["data_dir"], plain["paths"]["data"])
+    cache = Path(plain["paths"]["cache"]).expanduser() / "validation"
+    report = validate_cached(name, folder, task_files(folder), plain, cache)
+    if report.exit_code == 2:
+        from rich.console import Console
+
+        from shipwise.validation.render import render
+
+        render(report, Console(stderr=True, width=140))
+        raise DataError(
+            f"the {name} data has {len(report.errors)} errors (listed above); nothing was run",
+            where=str(folder),
+            fix=f"fix them, then re-run (shipwise-data validate {name} checks without running)",
+        )
+    if report.warnings:
+        checks = sorted({f.check for f in report.warnings})
+        print(
+            f"{name}: data checked, {len(report.warnings)} warnings ({', '.join(checks)});"
+            f" shipwise-data validate {name} lists them",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def build_run_spec(cfg: DictConfig) -> RunSpec:

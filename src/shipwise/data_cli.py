@@ -1,6 +1,10 @@
 """shipwise-data: bring a dataset in as a shipwise task.
 
 Usage:
+    shipwise-data validate support_triage              # a task, by name
+    shipwise-data validate data/my_task --json         # a task folder; or one .jsonl file
+    shipwise-data validate my_task model=openai        # count tokens with another model
+    shipwise-data validate banking77 --config-dir conf # a task an import wrote
     shipwise-data import squad dev-v1.1.json --name squad_dev
     shipwise-data import squad dev-v1.1.json --name squad_dev --questions 1000 --seed 0
     shipwise-data import squad train.json --name squad_small --out data --conf-dir conf --force
@@ -31,7 +35,12 @@ PROG = "shipwise-data"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # Config overrides may follow options (validate NAME --json model=openai): keep them.
+    if extra and getattr(args, "command", None) == "validate" and all("=" in e for e in extra):
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # Recorded in the datasheet, so a task says exactly how to rebuild it.
     args.command_line = shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
     try:
@@ -48,12 +57,68 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bring a dataset in as a shipwise task (a folder of splits and a task YAML).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    # `validate` will sit beside `import`; new formats beside `import squad` and `import table`.
+    _add_validate(commands)
     importer = commands.add_parser("import", help="import a dataset as a task")
     formats = importer.add_subparsers(dest="format", required=True, metavar="FORMAT")
     _add_squad(formats)
     _add_table(formats)
     return parser
+
+
+def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check a task's data before spending anything on it",
+        description="Check chat-format JSONL: format, roles, token lengths with the model's "
+        "tokenizer, duplicates, contradictions, leakage into test, size and balance, answer "
+        "format, and the hosted fine-tune's cost. Exit 0 clean, 1 warnings only, 2 errors.",
+    )
+    validate.add_argument(
+        "target", metavar="TARGET", help="a task name (as in task=NAME), a task folder, or a .jsonl"
+    )
+    validate.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, as for shipwise (e.g. model=openai, paths.data=DIR)",
+    )
+    validate.add_argument("--json", action="store_true", help="print the report as JSON")
+    validate.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="another config folder (e.g. one an import wrote task/NAME.yaml into)",
+    )
+    validate.set_defaults(handler=_validate)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import os
+
+    from shipwise.validation.context import context_from_config, resolve_target
+    from shipwise.validation.run import validate_files
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the tokenizer is local; never wait on a hub
+    overrides = list(args.overrides)
+    if args.config_dir is not None:
+        overrides.append(f"hydra.searchpath=[file://{args.config_dir.expanduser().resolve()}]")
+    folder, files, plain = resolve_target(args.target, overrides)
+    report = validate_files(args.target, files, context_from_config(plain, folder))
+    if args.json:
+        from shipwise.validation.render import to_json
+
+        print(to_json(report))
+    else:
+        from rich.console import Console
+
+        from shipwise.validation.render import render
+
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=140)  # a log or a pipe: wide enough for the findings table
+        render(report, console)
+    return report.exit_code
 
 
 def _add_squad(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -225,8 +290,8 @@ def _import_table(args: argparse.Namespace) -> int:
         f"  rows         {counts}",
     ]
     if any(summary.dropped.values()):
-        dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items())
-        lines.append(f"  dropped      {dropped} (their input also occurs in train)")
+        dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items() if n)
+        lines.append(f"  dropped      {dropped} (leaked into a later split, or two answers)")
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0

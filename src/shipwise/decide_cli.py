@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_ids = [r for r in args[at + 1].split(",") if r]
         del args[at : at + 2]
     try:
-        plain = _compose(args)
+        plain = compose(args)
         run_decision(plain, run_ids)
     except ShipwiseError as exc:
         print(f"shipwise-decide: error: {exc.render()}", file=sys.stderr)
@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _compose(overrides: Sequence[str]) -> dict[str, Any]:
+def compose(overrides: Sequence[str]) -> dict[str, Any]:
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf

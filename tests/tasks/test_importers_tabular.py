@@ -227,6 +227,7 @@ def test_inputs_seen_in_train_are_dropped_from_val_and_test(tmp_path: Path) -> N
         assert not train & {norm(e.prompt[-1].content) for e in task.split(split)}
     readme = (summary.task_dir / "README.md").read_text()
     assert f"val {summary.dropped['val']}, test {summary.dropped['test']}" in readme
+    assert summary.dropped["train"] == 0  # no input with two answers here
 
 
 def test_a_bom_blank_lines_and_quoted_newlines_are_read(tmp_path: Path) -> None:

@@ -83,11 +83,16 @@ class LocalGenerator:
         return self._model, self._tokenizer
 
     def _load(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+        return self.fresh_model(), self.tokenizer()
+
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The tokenizer alone (data validation counts tokens without loading the weights)."""
+        if self._tokenizer is not None:
+            return self._tokenizer
         from transformers import AutoTokenizer
 
-        model = self.fresh_model()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self._source())
+            tokenizer = AutoTokenizer.from_pretrained(self._tokenizer_source())
         except OSError as exc:
             raise ConfigError(
                 f"cannot load the tokenizer of {self.path!r}: {exc}", where="model.path"
@@ -95,7 +100,17 @@ class LocalGenerator:
         tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        return model, tokenizer
+        self._tokenizer = tokenizer
+        return tokenizer
+
+    def context_window(self) -> int | None:
+        """The model's longest input in tokens, from its config (None when it does not say)."""
+        try:
+            config = json.loads((Path(self._tokenizer_source()) / "config.json").read_text())
+        except (OSError, ValueError):
+            return None
+        value = config.get("max_position_embeddings")
+        return int(value) if isinstance(value, int) else None
 
     def fresh_model(self) -> PreTrainedModel:
         """A new copy of the weights in eval mode (training must not touch the base model)."""
@@ -130,18 +145,59 @@ class LocalGenerator:
     def _source(self) -> str:
         """Where transformers loads from: the dequantized copy of a GGUF, a folder, or an id."""
         local = Path(self.path).expanduser()
-        if self.gguf_file and not (local / self.gguf_file).is_file():
+        if self.gguf_file:
+            return str(self._dequantized_copy(self._gguf()))
+        return str(local) if local.exists() else self.path
+
+    def _tokenizer_source(self) -> str:
+        """Where the tokenizer (and config.json) load from without dequantizing any weights.
+
+        For a GGUF: its dequantized copy once made, else a tokenizer-only folder beside it,
+        extracted from the GGUF once (reading a GGUF's vocabulary takes seconds).
+        """
+        if not self.gguf_file or (self._copy_folder() / "model.safetensors").is_file():
+            return self._source()
+        folder = self._copy_folder().with_name(self._copy_folder().name + "-tokenizer")
+        if not (folder / "config.json").is_file():
+            with exclusive(folder, "extracting the tokenizer"):
+                if not (folder / "config.json").is_file():
+                    self._extract_tokenizer(self._gguf(), folder)
+        return str(folder)
+
+    @staticmethod
+    def _extract_tokenizer(gguf: Path, folder: Path) -> None:
+        from transformers import AutoConfig, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name).to_dict()
+        config.pop("quantization_config", None)
+        with staged_folder(folder) as staging:
+            tokenizer.save_pretrained(str(staging))
+            (staging / "config.json").write_text(json.dumps(config, indent=1))
+
+    def _gguf(self) -> Path:
+        """The GGUF file, or a clear error when it is not there."""
+        local = Path(self.path).expanduser()
+        if not (local / str(self.gguf_file)).is_file():
             raise ConfigError(
                 f"GGUF file {self.gguf_file!r} not found in {local}",
                 where="model.gguf_file",
                 fix="check model.path and model.gguf_file (is the model package installed?)",
             )
-        if self.gguf_file:
-            return str(self._dequantized_copy(local / self.gguf_file))
-        return str(local) if local.exists() else self.path
+        return local / str(self.gguf_file)
 
     def _dequantized_copy(self, gguf: Path) -> Path:
         """A safetensors copy of the GGUF weights, made once, reused while the file is unchanged."""
+        target = self._copy_folder()
+        if (target / "model.safetensors").is_file():
+            return target
+        with exclusive(target, "the dequantized model copy"):
+            if not (target / "model.safetensors").is_file():  # made while this run waited?
+                self._dequantize(gguf, target)
+        return target
+
+    def _copy_folder(self) -> Path:
+        """Where the dequantized copy of the GGUF lives (whether or not it is made yet)."""
         import transformers
 
         if self.cache_dir is None:
@@ -149,13 +205,7 @@ class LocalGenerator:
         key = hashlib.sha256(
             f"{self._info.fingerprint}|{transformers.__version__}".encode()
         ).hexdigest()[:16]
-        target = self.cache_dir / "models" / f"{gguf.stem}-{key}"
-        if (target / "model.safetensors").is_file():
-            return target
-        with exclusive(target, "the dequantized model copy"):
-            if not (target / "model.safetensors").is_file():  # made while this run waited?
-                self._dequantize(gguf, target)
-        return target
+        return self.cache_dir / "models" / f"{Path(str(self.gguf_file)).stem}-{key}"
 
     @staticmethod
     def _dequantize(gguf: Path, target: Path) -> None:

@@ -41,10 +41,7 @@ class Example:
     @property
     def user_text(self) -> str:
         """The last user message: the input a person would read in a predictions table."""
-        for message in reversed(self.prompt):
-            if message.role == "user":
-                return message.content
-        return ""
+        return last_user_text(self.prompt)
 
     def has_system(self) -> bool:
         return any(m.role == "system" for m in self.prompt)
@@ -53,6 +50,14 @@ class Example:
         messages = [m.as_dict() for m in self.prompt]
         messages.append({"role": "assistant", "content": self.reference})
         return {"id": self.id, "messages": messages, "metadata": dict(self.metadata)}
+
+
+def last_user_text(messages: Sequence[Message]) -> str:
+    """The content of the last user message ("" when there is none)."""
+    for message in reversed(messages):
+        if message.role == "user":
+            return message.content
+    return ""
 
 
 def normalize_text(text: str) -> str:

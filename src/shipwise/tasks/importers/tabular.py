@@ -4,7 +4,8 @@ The input columns become the user message (several are written as ``Column: valu
 the output columns become the reference. One output column with at most 200 distinct values
 is a label task, one with more a text task, several a JSON task whose reference is a JSON
 object of those columns. Splits are seeded and, for label tasks, stratified; a test (and val)
-file can replace the fractions. Inputs that also occur in train are dropped from val and test.
+file can replace the fractions. Inputs that also occur in train are dropped from val and test
+(and test inputs also in val), as are inputs that carry two different answers.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class TableImport:
     yaml_path: Path | None
     output: OutputSpec
     counts: Mapping[str, int]
-    dropped: Mapping[str, int]  # val/test rows whose input also occurs in train
+    dropped: Mapping[str, int]  # rows dropped as leaks or conflicting answers, per split
     sources: Mapping[str, str]  # path -> sha256
     task_yaml: str
 
@@ -174,7 +175,7 @@ def import_table(
     rng = random.Random(settings.seed)
     splits = _split(read["source"][0], fractions, key, rng)
     splits.update({role: list(read[role][0]) for role in ("test", "val") if role in read})
-    dropped = _drop_leaks(splits)
+    dropped = _drop_leaks(splits, reference)
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
@@ -446,18 +447,26 @@ def _sample(
     return chosen
 
 
-def _normalized(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> dict[str, int]:
+    """Drop what ``shipwise-data validate`` calls an error: val/test rows whose input (up to
+    case, spacing and punctuation) is in train (or, for test, in val), and every row of an
+    input that carries two different answers within a split (which one is right is unknown)."""
+    from shipwise.validation.similarity import normalize
 
-
-def _drop_leaks(splits: dict[str, list[_Row]]) -> dict[str, int]:
-    """Drop val/test rows whose input (case and spacing aside) also occurs in train."""
-    seen = {_normalized(r.input) for r in splits["train"]}
     dropped = {}
-    for split in ("val", "test"):
-        kept = [r for r in splits[split] if _normalized(r.input) not in seen]
+    for split in SPLITS:
+        answers: dict[str, set[str]] = {}
+        for row in splits[split]:
+            answers.setdefault(normalize(row.input), set()).add(label(row))
+        kept = [r for r in splits[split] if len(answers[normalize(r.input)]) == 1]
         dropped[split] = len(splits[split]) - len(kept)
         splits[split] = kept
+    seen = {normalize(r.input) for r in splits["train"]}
+    for split in ("val", "test"):
+        kept = [r for r in splits[split] if normalize(r.input) not in seen]
+        dropped[split] += len(splits[split]) - len(kept)
+        splits[split] = kept
+        seen |= {normalize(r.input) for r in kept}
     return dropped
 
 
@@ -465,7 +474,7 @@ def _check_not_empty(splits: Mapping[str, Sequence[_Row]], dropped: Mapping[str,
     empty = [split for split in SPLITS if not splits[split]]
     if empty:
         leaks = sum(dropped.get(split, 0) for split in empty)
-        after = f" after dropping {leaks} rows whose input is also in train" if leaks else ""
+        after = f" after dropping {leaks} leaked or conflicting rows" if leaks else ""
         raise ConfigError(
             f"the {' and '.join(empty)} split would be empty{after}",
             where="--val-fraction/--test-fraction",
@@ -588,7 +597,8 @@ def _readme(
         f"## Contents\n\n| split | rows |\n|---|---|\n{counts}\n\n{spec}\n"
         f"- input columns: {', '.join(settings.input_cols)}; output columns:"
         f" {', '.join(settings.output_cols)}\n"
-        f"- dropped as leaks (input also in train, case and spacing aside): "
+        f"- dropped (an input also in train, or in val for test, up to case, spacing and "
+        f"punctuation; or one input with two answers): train {dropped['train']:,}, "
         f"val {dropped['val']:,}, test {dropped['test']:,}",
     ]
     for i, column in enumerate(settings.output_cols):

@@ -1,0 +1,177 @@
+"""What a validation checks against: a task's files, its output spec, the model's tokenizer.
+
+A target is a task name (its config composed like the study's), a task folder, or one JSONL
+file. The tokenizer is the configured model's own (a local model's, loaded without its weights)
+or, for an OpenAI-compatible model, the hosted tokenizer spec with its labelled fallback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shipwise.cache import atomic_write_text, content_key
+from shipwise.errors import ConfigError
+from shipwise.tasks.docs import read_documents
+from shipwise.tasks.task import OutputSpec, resolve_data_dir
+from shipwise.validation.model import Context, Finding, HostedPricing, Report, Tokens
+from shipwise.validation.run import validate_files
+
+SPLIT_FILES = ("train", "val", "test", "regression", "redteam")
+
+
+def task_files(folder: Path) -> dict[str, Path]:
+    """The split files of a task folder: the known splits first, then any other ``.jsonl``."""
+    files = {s: folder / f"{s}.jsonl" for s in SPLIT_FILES if (folder / f"{s}.jsonl").exists()}
+    for path in sorted(folder.glob("*.jsonl")):
+        files.setdefault(path.stem, path)
+    for required in ("train", "val", "test"):
+        files.setdefault(required, folder / f"{required}.jsonl")  # reported missing
+    return files
+
+
+def context_from_config(plain: Mapping[str, Any], folder: Path | None) -> Context:
+    """The checks' context from a composed config (task, model, strategy groups)."""
+    task = plain.get("task") or {}
+    output = OutputSpec(**(task.get("output") or {}))
+    strategy = plain.get("strategy") or {}
+    lora, hosted = strategy.get("lora") or {}, strategy.get("hosted") or {}
+    pricing = None
+    if hosted:
+        pricing = HostedPricing(
+            model=str(hosted.get("base_model", "")),
+            tokenizer=str(hosted.get("tokenizer", "approx")),
+            n_epochs=hosted.get("n_epochs", "auto"),
+            usd_per_1m_tokens=float(hosted.get("usd_per_1m_training_tokens", 0.0)),
+            max_tokens_per_example=int(hosted.get("max_tokens_per_example", 65536)),
+        )
+    return Context(
+        output=output,
+        tokens=model_tokens(plain.get("model") or {}),
+        max_length=lora.get("max_length"),
+        documents=read_documents(folder / "docs") if folder else (),
+        hosted=pricing,
+    )
+
+
+def model_tokens(model: Mapping[str, Any]) -> Tokens | None:
+    """Token counting with the configured model's tokenizer (None when there is no model)."""
+    target = str(model.get("_target_", ""))
+    if target.endswith("LocalGenerator"):
+        from hydra.utils import instantiate
+
+        generator = instantiate(dict(model))
+        return hf_tokens(generator.tokenizer(), generator.info.name, generator.context_window())
+    if target.endswith("OpenAIGenerator"):
+        from shipwise.finetune.hosted_cost import load_counter
+
+        count, used = load_counter(str(model.get("tokenizer", "tiktoken:o200k_base")))
+        return Tokens(used, lambda texts: [count(t) for t in texts], per_message=3, per_example=3)
+    return None
+
+
+def hf_tokens(tokenizer: Any, name: str, context_window: int | None) -> Tokens:
+    """A Hugging Face tokenizer's batch encoding, and its chat template's framing measured."""
+
+    def count_batch(texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    per_message, per_example = 0, 0
+    if getattr(tokenizer, "chat_template", None):
+        # Empty contents leave only the framing; two more turns give the per-message share.
+        def framing(roles: Sequence[str]) -> int:
+            messages = [{"role": r, "content": ""} for r in roles]
+            text = tokenizer.apply_chat_template(messages, tokenize=False)
+            return count_batch([text])[0]
+
+        # Both probes carry a system message, so templates that add a default one when there
+        # is none are measured the same way in each.
+        three = framing(["system", "user", "assistant"])
+        five = framing(["system", "user", "assistant", "user", "assistant"])
+        per_message = max(1, (five - three) // 2)
+        per_example = max(0, three - 3 * per_message)
+    return Tokens(name, count_batch, per_message, per_example, context_window)
+
+
+def validate_cached(
+    target: str, folder: Path, files: Mapping[str, Path], plain: Mapping[str, Any], cache: Path
+) -> Report:
+    """``validate_files`` for a composed config, remembered while files and config are unchanged.
+
+    The key is built from file stats and the config, so a hit loads no tokenizer at all.
+    """
+    key = content_key(
+        _stats([*files.values(), *sorted((folder / "docs").rglob("*"))]),
+        plain.get("model"),
+        (plain.get("task") or {}).get("output"),
+        plain.get("strategy"),
+    )[:32]
+    path = cache / f"{key}.json"
+    cached = _cached(path, target)
+    if cached is not None:
+        return cached
+    report = validate_files(target, files, context_from_config(plain, folder))
+    atomic_write_text(path, json.dumps(report.as_json()))
+    return report
+
+
+def _stats(paths: Sequence[Path]) -> list[tuple[str, int, int]]:
+    out = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            out.append((str(path.resolve()), stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            out.append((str(path), -1, -1))
+    return out
+
+
+def _cached(path: Path, target: str) -> Report | None:
+    try:
+        data = json.loads(path.read_text())
+        findings = [Finding(**f) for f in data["findings"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Report(target=target, files=data["files"], findings=findings, stats=data["stats"])
+
+
+def resolve_target(target: str, overrides: Sequence[str]) -> tuple[Path, dict[str, Path], Any]:
+    """(folder, files, composed config) for a task name, a task folder or a JSONL file."""
+    from shipwise.decide_cli import compose
+
+    given = Path(target).expanduser()
+    if given.is_file() or given.suffix == ".jsonl":
+        if not given.is_file():
+            raise ConfigError(f"no file {target!r}", fix="check the path")
+        # Named after its file: train/val/test.jsonl get the split checks (size), others not.
+        split = given.stem
+        plain = compose(["strategy=finetune", *overrides])
+        plain["task"] = {}  # a lone file: no task's output spec applies
+        return given.parent, {split: given}, plain
+    if given.is_dir():
+        plain = compose(["strategy=finetune", *overrides])
+        if not any(o.startswith("task") for o in overrides):  # else the task given applies
+            plain["task"] = _task_of_folder(given.resolve(), plain)
+        return given, task_files(given), plain
+    plain = compose([f"task={target}", "strategy=finetune", *overrides])
+    folder = resolve_data_dir(plain["task"]["data_dir"], plain["paths"]["data"])
+    return folder, task_files(folder), plain
+
+
+def _task_of_folder(folder: Path, plain: Mapping[str, Any]) -> dict[str, Any]:
+    """The task config whose data is this folder, if any (for its output spec)."""
+    from shipwise.config import config_dir
+    from shipwise.decide_cli import compose
+
+    for yaml in sorted((config_dir() / "task").glob("*.yaml")):
+        try:
+            task = compose([f"task={yaml.stem}"])["task"]
+            if resolve_data_dir(task["data_dir"], plain["paths"]["data"]) == folder:
+                return dict(task)
+        except ConfigError:
+            continue
+    return {}
