@@ -154,6 +154,8 @@ def connect(config: TrackingConfig) -> None:
     """
     import mlflow
 
+    # Reading a run's tables back is instant; its per-file progress bars are only noise.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(config.uri)
     if config.uri in _READY or not config.uri.startswith("sqlite:///"):
         return
