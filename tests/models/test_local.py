@@ -46,7 +46,9 @@ def test_greedy_decoding_is_deterministic_and_stop_sequences_cut(smollm2: Any) -
 
 
 def test_the_dequantized_copy_is_cached_and_reused(smollm2: Any, model_cache: Path) -> None:
-    [copy] = list((model_cache / "models").glob("SmolLM2-135M-Instruct.Q4_1-*"))
+    found = (model_cache / "models").glob("SmolLM2-135M-Instruct.Q4_1-*")
+    # beside it: its lock file, and maybe the tokenizer-only folder validation reads
+    [copy] = [p for p in found if (p / "model.safetensors").is_file()]
     assert (copy / "model.safetensors").stat().st_size > 100_000_000  # float32 weights
     again = LocalGenerator(smollm2.path, gguf_file=smollm2.gguf_file, cache_dir=str(model_cache))
     assert again._dequantized_copy(Path(smollm2.path) / smollm2.gguf_file) == copy
@@ -57,3 +59,14 @@ def test_a_missing_gguf_file_is_a_config_error(tmp_path: Path) -> None:
     generator = LocalGenerator(str(tmp_path), gguf_file="nope.gguf")
     with pytest.raises(ConfigError, match=r"GGUF file 'nope.gguf' not found"):
         generator.load()
+
+
+def test_the_tokenizer_alone_loads_without_dequantizing_any_weights(
+    smollm2: Any, tmp_path: Path
+) -> None:
+    fresh = LocalGenerator(smollm2.path, gguf_file=smollm2.gguf_file, cache_dir=str(tmp_path))
+    tokenizer = fresh.tokenizer()
+    assert fresh.context_window() == 8192
+    assert tokenizer("hello world")["input_ids"] == smollm2.load()[1]("hello world")["input_ids"]
+    [folder] = [p for p in (tmp_path / "models").iterdir() if p.is_dir()]
+    assert folder.name.endswith("-tokenizer") and not list(folder.glob("*.safetensors"))
