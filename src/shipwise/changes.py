@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipwise.cache import atomic_write_text
+from shipwise.cache import atomic_write_text, slug
 from shipwise.tasks.example import example_digest
 from shipwise.tasks.task import Task
 
@@ -199,9 +198,8 @@ class InputsRecord:
     """The inputs of an arm's last finished run, kept per task and run name."""
 
     def __init__(self, root: Path, task: str, run_name: str) -> None:
-        slug = re.sub(r"[^a-zA-Z0-9]+", "-", run_name).strip("-")[:40] or "run"
         digest = hashlib.sha256(run_name.encode()).hexdigest()[:10]
-        self.path = root / "state" / task / f"{slug}-{digest}.json"
+        self.path = root / "state" / task / f"{slug(run_name, 40, 'run')}-{digest}.json"
 
     def load(self) -> Inputs | None:
         try:

@@ -155,9 +155,10 @@ class LocalGenerator:
         For a GGUF: its dequantized copy once made, else a tokenizer-only folder beside it,
         extracted from the GGUF once (reading a GGUF's vocabulary takes seconds).
         """
-        if not self.gguf_file or (self._copy_folder() / "model.safetensors").is_file():
+        copy = self._copy_folder() if self.gguf_file else None
+        if copy is None or (copy / "model.safetensors").is_file():
             return self._source()
-        folder = self._copy_folder().with_name(self._copy_folder().name + "-tokenizer")
+        folder = copy.with_name(copy.name + "-tokenizer")
         if not (folder / "config.json").is_file():
             with exclusive(folder, "extracting the tokenizer"):
                 if not (folder / "config.json").is_file():

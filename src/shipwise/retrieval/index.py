@@ -10,7 +10,6 @@ two embedders never share a collection.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipwise.cache import slug
 from shipwise.errors import ConfigError
 from shipwise.retrieval.chunking import Chunk, chunk_documents
 from shipwise.retrieval.embedders import Embedder
@@ -104,11 +104,7 @@ def collection_name(task: str, embedder: Embedder, chunk_size: int, chunk_overla
         f"{task}|{embedder.name}|{getattr(embedder, 'path', '')}|{chunk_size}|{chunk_overlap}"
     )
     digest = hashlib.sha256(identity.encode()).hexdigest()[:10]
-
-    def slug(text: str) -> str:
-        return re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()[:20] or "x"
-
-    return f"{slug(task)}-{slug(embedder.name)}-{digest}"
+    return f"{slug(task, 20, 'x')}-{slug(embedder.name, 20, 'x')}-{digest}"
 
 
 class ChunkIndex:

@@ -14,7 +14,6 @@ sentence-transformers model.
 from __future__ import annotations
 
 import hashlib
-import re
 import warnings
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shipwise.cache import staged_folder
+from shipwise.cache import slug, staged_folder
 
 if TYPE_CHECKING:
     import torch
@@ -85,8 +84,7 @@ def export_folder(cache_dir: Path, name: str, path: str) -> Path:
     versions = [_version(p) for p in ("torch", "sentence-transformers", "transformers")]
     identity = repr((weights_fingerprint(Path(path).expanduser(), None), versions, EXPORT_FORMAT))
     key = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    slug = re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-").lower()[:40] or "model"
-    return cache_dir / "embedders" / f"{slug}-onnx-{key}"
+    return cache_dir / "embedders" / f"{slug(name, 40, 'model')}-onnx-{key}"
 
 
 def export(model: SentenceTransformer, target: Path) -> None:

@@ -10,15 +10,14 @@ read back. The file is rewritten whole under a lock, so parallel runs merge rath
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from shipwise.cache import content_key
-from shipwise.locks import exclusive, staging_prefix
+from shipwise.cache import atomic_write_bytes, content_key
+from shipwise.locks import exclusive
 from shipwise.models.local import weights_fingerprint
 from shipwise.retrieval.embedders import Embedder
 
@@ -72,16 +71,9 @@ class CachedEmbedder:
             merged.update(fresh)
             keys = np.array(sorted(merged), dtype="U32")
             matrix = np.stack([merged[k] for k in keys]).astype(np.float32)
-            fd, tmp = tempfile.mkstemp(
-                dir=self.path_on_disk.parent, prefix=staging_prefix(), suffix=".npz"
-            )
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    np.savez(handle, keys=keys, vectors=matrix)
-                os.replace(tmp, self.path_on_disk)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            buffer = io.BytesIO()
+            np.savez(buffer, keys=keys, vectors=matrix)
+            atomic_write_bytes(self.path_on_disk, buffer.getvalue())
         assert self._vectors is not None
         self._vectors.update(merged)
 

@@ -34,10 +34,9 @@ def task_files(folder: Path) -> dict[str, Path]:
 
 def context_from_config(plain: Mapping[str, Any], folder: Path | None) -> Context:
     """The checks' context from a composed config (task, model, strategy groups)."""
-    task = plain.get("task") or {}
-    output = OutputSpec(**(task.get("output") or {}))
-    strategy = plain.get("strategy") or {}
-    lora, hosted = strategy.get("lora") or {}, strategy.get("hosted") or {}
+    read = _settings_read(plain)
+    output = OutputSpec(**(read["output"] or {}))
+    hosted = read["hosted"] or {}
     pricing = None
     if hosted:
         pricing = HostedPricing(
@@ -49,11 +48,22 @@ def context_from_config(plain: Mapping[str, Any], folder: Path | None) -> Contex
         )
     return Context(
         output=output,
-        tokens=model_tokens(plain.get("model") or {}),
-        max_length=lora.get("max_length"),
+        tokens=model_tokens(read["model"] or {}),
+        max_length=read["max_length"],
         documents=read_documents(folder / "docs") if folder else (),
         hosted=pricing,
     )
+
+
+def _settings_read(plain: Mapping[str, Any]) -> dict[str, Any]:
+    """The only config values validation reads: what its cached results are keyed by."""
+    strategy = plain.get("strategy") or {}
+    return {
+        "output": (plain.get("task") or {}).get("output"),
+        "model": plain.get("model"),
+        "max_length": (strategy.get("lora") or {}).get("max_length"),
+        "hosted": strategy.get("hosted"),
+    }
 
 
 def model_tokens(model: Mapping[str, Any]) -> Tokens | None:
@@ -102,13 +112,11 @@ def validate_cached(
 ) -> Report:
     """``validate_files`` for a composed config, remembered while files and config are unchanged.
 
-    The key is built from file stats and the config, so a hit loads no tokenizer at all.
+    The key is built from file stats and the settings validation reads, so a hit loads no
+    tokenizer at all, and arms that read the same settings (prompt, rag) share one result.
     """
     key = content_key(
-        _stats([*files.values(), *sorted((folder / "docs").rglob("*"))]),
-        plain.get("model"),
-        (plain.get("task") or {}).get("output"),
-        plain.get("strategy"),
+        _stats([*files.values(), *sorted((folder / "docs").rglob("*"))]), _settings_read(plain)
     )[:32]
     path = cache / f"{key}.json"
     cached = _cached(path, target)

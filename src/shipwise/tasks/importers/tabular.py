@@ -453,20 +453,21 @@ def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> 
     input that carries two different answers within a split (which one is right is unknown)."""
     from shipwise.validation.similarity import normalize
 
+    keys = {id(row): normalize(row.input) for split in SPLITS for row in splits[split]}
     dropped = {}
     for split in SPLITS:
         answers: dict[str, set[str]] = {}
         for row in splits[split]:
-            answers.setdefault(normalize(row.input), set()).add(label(row))
-        kept = [r for r in splits[split] if len(answers[normalize(r.input)]) == 1]
+            answers.setdefault(keys[id(row)], set()).add(label(row))
+        kept = [r for r in splits[split] if len(answers[keys[id(r)]]) == 1]
         dropped[split] = len(splits[split]) - len(kept)
         splits[split] = kept
-    seen = {normalize(r.input) for r in splits["train"]}
+    seen = {keys[id(r)] for r in splits["train"]}
     for split in ("val", "test"):
-        kept = [r for r in splits[split] if normalize(r.input) not in seen]
+        kept = [r for r in splits[split] if keys[id(r)] not in seen]
         dropped[split] += len(splits[split]) - len(kept)
         splits[split] = kept
-        seen |= {normalize(r.input) for r in kept}
+        seen |= {keys[id(r)] for r in kept}
     return dropped
 
 
