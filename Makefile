@@ -32,4 +32,4 @@ ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db
 
 clean:
-	rm -rf .shipwise multirun outputs mlflow.db mlartifacts
+	rm -rf .shipwise multirun outputs mlflow.db mlflow.db.lock mlartifacts

@@ -91,6 +91,15 @@ def test_the_study_sweeps_and_prints_one_table(tmp_path: Path) -> None:
     assert "report:" in done.stdout
 
 
+def test_a_key_given_twice_names_the_run_by_its_last_value(tmp_path: Path) -> None:
+    # a wrapper script's default followed by the user's own value: Hydra keeps the last
+    done = shipwise(tmp_path, *FAST, f"model.default='{TRIAGE}'", "limit=2", "limit=3")
+    assert done.returncode == 0, done.stderr
+    [run] = runs(tmp_path)
+    assert "limit=3" in run["name"] and "limit=2" not in run["name"]
+    assert run["params"]["limit"] == "3" and run["metrics"]["test/n"] == 3
+
+
 def test_a_failing_arm_does_not_stop_the_study(tmp_path: Path) -> None:
     done = shipwise(tmp_path, "-m", *FAST, "strategy=prompt", "strategy.k=1,9999", "limit=2")
     assert done.returncode != 0

@@ -83,12 +83,13 @@ def _run_name(cfg: DictConfig) -> str:
     from hydra.core.hydra_config import HydraConfig
 
     ignored = ("paths.", "tracking.", "hydra.", "hydra/")
-    overrides = [
-        o
+    # a key given twice (a script's default, then the user's) takes its last value, as in Hydra
+    last = {
+        o.split("=", 1)[0]: o
         for o in HydraConfig.get().overrides.task
         if not o.startswith(ignored) and not o.startswith("strategy=")
-    ]
-    return " ".join([str(cfg.strategy.name), *sorted(overrides)])
+    }
+    return " ".join([str(cfg.strategy.name), *sorted(last.values())])
 
 
 def _hub_offline(cfg: DictConfig) -> None:

@@ -65,3 +65,90 @@ def test_top_layers_adapt_the_upper_layers_only() -> None:
     assert _top_layers(model, None) is None
     with pytest.raises(ConfigError, match="30 layers"):
         _top_layers(model, 31)
+
+
+def _tiny_llama() -> Any:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=64,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+    )
+    return LlamaForCausalLM(config)
+
+
+def test_top_layers_with_all_linear_adapts_every_linear_module_of_the_top_layers_only() -> None:
+    from shipwise.finetune.lora import train_lora
+
+    examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(4)]
+    settings = LoraSettings(top_layers=2, epochs=1, batch_size=2, dropout=0.0)
+    report = train_lora(_tiny_llama(), examples, [], settings, pad_id=0)
+    adapted = {
+        name.split(".layers.")[1].split(".lora_A")[0]
+        for name, _ in report.model.named_parameters()
+        if "lora_A" in name
+    }
+    modules = ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
+    prefix = {"self_attn": "q_proj k_proj v_proj o_proj", "mlp": "gate_proj up_proj down_proj"}
+    expected = {
+        f"{layer}.{block}.{name}"
+        for layer in (2, 3)
+        for block, names in prefix.items()
+        for name in names.split()
+    }
+    assert adapted == expected and len(expected) == 2 * len(modules)
+    assert report.steps == 2
+
+
+def test_top_layers_refuses_a_pattern_it_cannot_combine_with_layers() -> None:
+    from shipwise.finetune.lora import train_lora
+
+    settings = LoraSettings(top_layers=2, target_modules=".*proj", epochs=1)
+    with pytest.raises(ConfigError, match="target_modules"):
+        train_lora(_tiny_llama(), [Encoded("a", (1,), (2, 0))], [], settings, pad_id=0)
+
+
+def test_frozen_layers_run_once_and_train_exactly_as_the_plain_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    from shipwise.finetune import lora
+
+    examples = [Encoded(str(i), (1, 2 + i % 3, 3 + i), (7 + i, 9, 0)) for i in range(10)]
+    val = [Encoded(f"v{i}", (1, 4, 5 + i), (8 + i, 0)) for i in range(3)]
+    # dropout 0: both paths must draw nothing random for their weights to agree
+    settings = LoraSettings(top_layers=2, epochs=2, batch_size=4, learning_rate=1e-2, dropout=0.0)
+
+    def adapter(report: Any) -> dict[str, Any]:
+        return {k: v for k, v in report.model.state_dict().items() if "lora_" in k}
+
+    cached = lora.train_lora(_tiny_llama(), examples, val, settings, pad_id=0)
+    assert cached.frozen_layers_cached == 2
+    assert cached.summary()["train/frozen_layers_cached"] == 2.0
+    monkeypatch.setattr(lora.FrozenBelow, "build", classmethod(lambda cls, *a: None))
+    plain = lora.train_lora(_tiny_llama(), examples, val, settings, pad_id=0)
+    assert plain.frozen_layers_cached == 0
+    assert [e.val_loss for e in cached.epochs] == pytest.approx([e.val_loss for e in plain.epochs])
+    weights, reference = adapter(cached), adapter(plain)
+    assert weights.keys() == reference.keys() and weights
+    assert all(torch.allclose(weights[k], reference[k], atol=1e-5) for k in weights)
+    assert any(float(reference[k].abs().sum()) > 0 for k in reference if "lora_B" in k)
+
+
+def test_frozen_layers_fall_back_when_the_split_path_differs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shipwise.finetune import lora
+
+    monkeypatch.setattr(lora.FrozenBelow, "matches", lambda self, batch: False)
+    examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(4)]
+    settings = LoraSettings(top_layers=2, epochs=1, batch_size=2)
+    report = lora.train_lora(_tiny_llama(), examples, [], settings, pad_id=0)
+    assert report.frozen_layers_cached == 0 and report.steps == 2
