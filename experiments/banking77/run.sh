@@ -16,5 +16,5 @@ fi
   --sample train=1000,val=200,test=500 --seed 0 --out "$out/data" --conf-dir "$out/conf" --force
 .venv/bin/shipwise --config-dir "$out/conf" task=banking77 paths.data="$out/data" \
   strategy=finetune eval_splits=[test] \
-  strategy.lora.epochs=3 strategy.lora.learning_rate=3e-3 strategy.lora.batch_size=8 \
-  strategy.lora.dropout=0 strategy.lora.top_layers=16 "$@"
+  strategy.val_sample=32 strategy.lora.epochs=4 strategy.lora.learning_rate=4e-3 \
+  strategy.lora.batch_size=16 strategy.lora.dropout=0 strategy.lora.top_layers=16 "$@"
