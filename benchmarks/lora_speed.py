@@ -88,15 +88,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     base = LoraSettings(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, patience=args.epochs
     )
+    top = f"dropout 0, top {args.top_layers}"
     settings = {
         "dropout 0.05, all layers": replace(base, dropout=0.05),
         "dropout 0, all layers": replace(base, dropout=0.0),
-        f"dropout 0, top {args.top_layers}": replace(base, dropout=0.0, top_layers=args.top_layers),
+        top: replace(base, dropout=0.0, top_layers=args.top_layers),
     }
-    # the same settings with the frozen layers run at every step: what caching them saves
-    plain = f"dropout 0, top {args.top_layers}, no frozen cache"
     runs = [(name, chosen, True) for name, chosen in settings.items()]
-    runs.append((plain, settings[f"dropout 0, top {args.top_layers}"], False))
+    # the same settings with the frozen layers run at every step: what caching them saves
+    runs.append((f"{top}, no frozen cache", settings[top], False))
     rounds: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     tokens: dict[str, int] = {}
     for _ in range(args.rounds):
