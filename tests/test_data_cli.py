@@ -321,3 +321,15 @@ def test_imports_banking77_validates_it_and_runs_it_with_the_fake_model(
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "label_accuracy" in done.stdout and "n=20" in done.stdout
+
+
+def test_table_label_words_flag_writes_labels_as_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [(f"message {i} {lab}", lab) for lab in ("card_arrival", "top_up") for i in range(10)]
+    source = tmp_path / "rows.csv"
+    source.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in rows))
+    assert run_table(source, tmp_path, "--label-words") == 0
+    spec = yaml.safe_load((tmp_path / "conf" / "task" / "rows.yaml").read_text())
+    assert spec["output"]["labels"] == ["card arrival", "top up"]
+    assert "card arrival, top up" in spec["system_prompt"]

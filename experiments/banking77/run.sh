@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The Banking77 LoRA study: 1,000 seeded training examples, 200 val, 500 seeded test examples.
 # Usage: bash experiments/banking77/run.sh [extra shipwise overrides]
+#        HELDOUT=1 bash experiments/banking77/run.sh [...]  scores 1,001 held-out rows instead of
+#        test (heldout.py writes them as the test split of the task banking77_heldout)
 # Reads ../shared/datasets/banking77 (or $BANKING77); writes the imported task and every run
 # under .shipwise/experiments/banking77 (ignored by git: the dataset is not copied into the repo).
 set -euo pipefail
@@ -12,9 +14,15 @@ if [ ! -f "$source_dir/train.csv" ]; then
   exit 0
 fi
 .venv/bin/shipwise-data import table "$source_dir/train.csv" --test-file "$source_dir/test.csv" \
-  --name banking77 --input-col text --output-col category \
+  --name banking77 --input-col text --output-col category --label-words \
   --sample train=1000,val=200,test=500 --seed 0 --out "$out/data" --conf-dir "$out/conf" --force
-.venv/bin/shipwise --config-dir "$out/conf" task=banking77 paths.data="$out/data" \
+task=banking77
+if [ "${HELDOUT:-0}" = 1 ]; then
+  .venv/bin/python experiments/banking77/heldout.py --source "$source_dir/train.csv" --study "$out"
+  task=banking77_heldout
+fi
+.venv/bin/shipwise --config-dir "$out/conf" task="$task" paths.data="$out/data" \
   strategy=finetune eval_splits=[test] \
-  strategy.val_sample=32 strategy.lora.epochs=4 strategy.lora.learning_rate=4e-3 \
-  strategy.lora.batch_size=16 strategy.lora.dropout=0 strategy.lora.top_layers=16 "$@"
+  strategy.val_sample=0 strategy.lora.epochs=4 strategy.lora.learning_rate=4e-3 \
+  strategy.lora.batch_size=16 strategy.lora.dropout=0 strategy.lora.top_layers=16 \
+  strategy.lora.patience=4 "$@"

@@ -195,6 +195,12 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="SPLIT=N,...",
         help="seeded subsets drawn after splitting, e.g. train=1000,val=200,test=500",
     )
+    table.add_argument(
+        "--label-words",
+        action="store_true",
+        help="write each label with spaces for underscores (card_arrival -> card arrival): "
+        "words a language model knows; the datasheet keeps both forms",
+    )
     table.add_argument("--seed", type=int, default=0, help="seed for splitting and sampling")
     table.add_argument(
         "--delimiter", metavar="CHAR", help="cell delimiter ('\\t' for tab); default by extension"
@@ -265,6 +271,7 @@ def _import_table(args: argparse.Namespace) -> int:
         sample=parse_sample(args.sample or ""),
         seed=args.seed,
         delimiter=delimiter,
+        label_words=args.label_words,
     )
     summary = import_table(
         args.source,

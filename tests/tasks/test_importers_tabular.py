@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from shipwise.config import config_dir, register_resolvers
-from shipwise.errors import ConfigError
+from shipwise.errors import ConfigError, DataError
 from shipwise.evaluation.metrics import json_scores
 from shipwise.tasks.importers.tabular import (
     TableImport,
@@ -270,3 +270,38 @@ def test_every_split_file_is_valid_chat_jsonl(tmp_path: Path) -> None:
     for split in SPLITS:
         examples = read_chat_jsonl(summary.task_dir / f"{split}.jsonl", split=split)
         assert [m.role for m in examples[0].prompt] == ["user"]
+
+
+def test_label_words_write_labels_as_words_and_keep_the_split(tmp_path: Path) -> None:
+    classes = {"card_arrival": 12, "lost__card_": 9, "top_up_failed": 6}
+    source = labelled_csv(tmp_path / "rows.csv", classes)
+    plain = run(source, tmp_path, seed=3, name="plain")
+    worded = run(source, tmp_path, seed=3, name="worded", label_words=True)
+    written = {"card_arrival": "card arrival", "lost__card_": "lost card",
+               "top_up_failed": "top up failed"}  # fmt: skip
+    assert load(worded).spec.output.labels == sorted(written.values())
+    for split in SPLITS:  # the same rows in every split, only the labels written differently
+        before = read_jsonl(plain.task_dir / f"{split}.jsonl")
+        after = read_jsonl(worded.task_dir / f"{split}.jsonl")
+        assert [r["id"] for r in after] == [r["id"] for r in before]
+        assert [r["messages"][1]["content"] for r in after] == [
+            written[r["messages"][1]["content"]] for r in before
+        ]
+    assert "top up failed" in (worded.yaml_path.read_text() if worded.yaml_path else "")
+    datasheet = (worded.task_dir / "README.md").read_text()
+    assert "| label | written as | train | val | test |" in datasheet
+    assert "| lost__card_ | lost card |" in datasheet
+    assert "label_words: `True`" in datasheet
+
+
+def test_label_words_refuse_labels_that_would_meet_or_vanish(tmp_path: Path) -> None:
+    source = labelled_csv(tmp_path / "meet.csv", {"top_up": 5, "top up": 5})
+    with pytest.raises(DataError, match="'top up' and 'top_up' would both be written 'top up'"):
+        run(source, tmp_path, label_words=True, name="meet")
+    source = labelled_csv(tmp_path / "empty.csv", {"__": 5, "other": 5})
+    with pytest.raises(DataError, match="only underscores"):
+        run(source, tmp_path, label_words=True, name="empty")
+    rows = [(f"question {i}", f"answer number {i}") for i in range(300)]
+    text = write_table(tmp_path / "text.csv", ["text", "label"], rows)
+    with pytest.raises(ConfigError, match="this is a text task"):
+        run(text, tmp_path, label_words=True, name="text")

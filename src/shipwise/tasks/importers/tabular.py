@@ -6,6 +6,8 @@ is a label task, one with more a text task, several a JSON task whose reference 
 object of those columns. Splits are seeded and, for label tasks, stratified; a test (and val)
 file can replace the fractions. Inputs that also occur in train are dropped from val and test
 (and test inputs also in val), as are inputs that carry two different answers.
+``label_words`` writes each label with its underscores as spaces (``card_arrival`` becomes
+``card arrival``), the form a language model reads as words.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class TableSettings:
     sample: Mapping[str, int] = field(default_factory=dict)  # rows per split, drawn after splitting
     seed: int = 0
     delimiter: str | None = None  # None: by extension
+    label_words: bool = False  # labels written with spaces for underscores (label tasks only)
 
     def __post_init__(self) -> None:
         if not self.input_cols or not self.output_cols:
@@ -161,8 +164,8 @@ def import_table(
     # Ids are `<file stem>-<line>`; two files with one stem get their role in the prefix.
     prefixes = {r: p.stem if stems[p.stem] == 1 else f"{p.stem}-{r}" for r, p in files.items()}
     read = {role: _read(path, settings, prefixes[role]) for role, path in files.items()}
-    output = _output_spec(settings, [r for rows, _ in read.values() for r in rows])
-    reference = _reference(output, settings.output_cols)
+    output, words = _output_spec(settings, [r for rows, _ in read.values() for r in rows])
+    reference = _reference(output, settings.output_cols, words)
     stratify = output.kind == "label" if settings.stratify is None else settings.stratify
     if stratify and output.kind == "text":
         raise ConfigError(
@@ -184,7 +187,7 @@ def import_table(
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
     text = task_yaml(name, task_dir, output, settings, source, longest)
-    readme = _readme(name, splits, output, dropped, sources, settings, command)
+    readme = _readme(name, splits, output, dropped, sources, settings, command, words)
     with staged_task(task_dir) as staging:
         for split in SPLITS:
             write_lines(staging / f"{split}.jsonl", (_record(r, reference) for r in splits[split]))
@@ -336,29 +339,65 @@ def _row(
 # --- output spec and records ---------------------------------------------------------------
 
 
-def _output_spec(settings: TableSettings, rows: Sequence[_Row]) -> OutputSpec:
+def _output_spec(
+    settings: TableSettings, rows: Sequence[_Row]
+) -> tuple[OutputSpec, dict[str, str]]:
+    """The output spec, and each source label's written form (empty without label_words)."""
     values = [sorted({r.output[i] for r in rows}) for i in range(len(settings.output_cols))]
     kind = settings.output_kind
     if kind is None:
         many = len(settings.output_cols) > 1
         kind = "json" if many else "label" if len(values[0]) <= MAX_LABELS else "text"
+    if settings.label_words and kind != "label":
+        raise ConfigError(
+            f"--label-words rewrites labels, and this is a {kind} task",
+            where="--label-words",
+            fix="drop --label-words, or use --output-kind label with one output column",
+        )
     if kind == "label":
-        return OutputSpec("label", labels=values[0])
+        words = label_words(values[0]) if settings.label_words else {}
+        return OutputSpec("label", labels=sorted(words.values()) or values[0]), words
     if kind == "json":
         fields = {
             c: (v if len(v) <= MAX_FIELD_VALUES else None)
             for c, v in zip(settings.output_cols, values, strict=True)
         }
-        return OutputSpec("json", fields=fields)
-    return OutputSpec("text")
+        return OutputSpec("json", fields=fields), {}
+    return OutputSpec("text"), {}
 
 
-def _reference(output: OutputSpec, columns: Sequence[str]) -> Callable[[_Row], str]:
+def label_words(labels: Sequence[str]) -> dict[str, str]:
+    """Each label with underscores as spaces (runs folded), refusing two that would meet."""
+    words: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for label in labels:
+        written = " ".join(label.replace("_", " ").split())
+        if not written:
+            raise DataError(
+                f"the label {label!r} is only underscores: as words it would be empty",
+                where="--label-words",
+                fix="drop --label-words, or relabel those rows",
+            )
+        if written in first:
+            raise DataError(
+                f"the labels {first[written]!r} and {label!r} would both be written {written!r}",
+                where="--label-words",
+                fix="drop --label-words, or merge or rename one of the two labels",
+            )
+        first[written] = words[label] = written
+    return words
+
+
+def _reference(
+    output: OutputSpec, columns: Sequence[str], words: Mapping[str, str]
+) -> Callable[[_Row], str]:
     if output.kind == "json":
         # Same shape as support_triage's references: {"category": "...", "priority": "..."}
         return lambda row: json.dumps(
             dict(zip(columns, row.output, strict=True)), ensure_ascii=False
         )
+    if words:
+        return lambda row: words[row.output[0]]
     return lambda row: row.output[0]
 
 
@@ -580,6 +619,7 @@ def _readme(
     sources: Mapping[str, str],
     settings: TableSettings,
     command: str | None,
+    words: Mapping[str, str],
 ) -> str:
     files = "\n".join(f"| `{Path(p).resolve()}` | `{digest}` |" for p, digest in sources.items())
     counts = "\n".join(f"| {split} | {len(splits[split]):,} |" for split in SPLITS)
@@ -604,7 +644,8 @@ def _readme(
     ]
     for i, column in enumerate(settings.output_cols):
         if output.kind == "label" or (output.fields or {}).get(column) is not None:
-            sections.append(f"## Counts of `{column}`\n\n{_count_table(splits, i, column)}")
+            table = _count_table(splits, i, column, words)
+            sections.append(f"## Counts of `{column}`\n\n{table}")
     sections.append(
         f"## Settings\n\n{options}\n\nRe-running the same command on the same files writes"
         " byte-identical files."
@@ -612,8 +653,19 @@ def _readme(
     return "\n\n".join(sections) + "\n"
 
 
-def _count_table(splits: Mapping[str, Sequence[_Row]], index: int, column: str) -> str:
+def _count_table(
+    splits: Mapping[str, Sequence[_Row]], index: int, column: str, words: Mapping[str, str]
+) -> str:
+    """Rows per value and split; with label words, a column says how each value is written."""
     counted = {split: Counter(r.output[index] for r in splits[split]) for split in SPLITS}
     values = sorted(set().union(*counted.values()))
-    rows = [f"| {v} | " + " | ".join(str(counted[s][v]) for s in SPLITS) + " |" for v in values]
-    return f"| {column} | train | val | test |\n|---|---|---|---|\n" + "\n".join(rows)
+    head, rule = f"| {column} |", "|---|"
+    if words:
+        head, rule = f"{head} written as |", f"{rule}---|"
+
+    def cells(value: str) -> list[str]:
+        written = [words[value]] if words else []
+        return [value, *written, *(str(counted[split][value]) for split in SPLITS)]
+
+    rows = ["| " + " | ".join(cells(v)) + " |" for v in values]
+    return f"{head} train | val | test |\n{rule}---|---|---|\n" + "\n".join(rows)
