@@ -30,6 +30,7 @@ import yaml
 
 from shipwise.errors import DataError, ShipwiseError
 from shipwise.tasks.importers.tabular import label_words
+from shipwise.tasks.jsonl import read_chat_jsonl
 from shipwise.validation.similarity import normalize
 
 NAME = "banking77"
@@ -76,27 +77,28 @@ def build(source: Path, study: Path, per_label: int, seed: int) -> dict[str, int
                 where=str(path),
                 fix="run `bash experiments/banking77/run.sh` first (or set HELDOUT=1 for it)",
             )
-    used = {normalize(text) for split in STUDY_SPLITS for text in _inputs(task_dir, split)}
+    used = {
+        normalize(example.user_text)
+        for split in STUDY_SPLITS
+        for example in read_chat_jsonl(task_dir / f"{split}.jsonl", split=split)
+    }
     spec = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-    rows = [
-        (line, text, _written(label, spec["output"]["labels"]))
-        for line, text, label in _rows(source)
-    ]
+    rows = [(line, text, label, normalize(text)) for line, text, label in _rows(source)]
+    written = {label: _written(label, spec["output"]["labels"]) for *_, label, _ in rows}
     intents: dict[str, set[str]] = defaultdict(set)
-    for _, text, label in rows:
-        intents[normalize(text)].add(label)
+    for *_, label, key in rows:
+        intents[key].add(label)
 
     pool, seen = [], set()
-    for line, text, label in rows:
-        key = normalize(text)
+    for line, text, label, key in rows:
         if key not in used and key not in seen:
             seen.add(key)
-            pool.append((line, text, label))
+            pool.append((line, text, written[label], key))
     rng = random.Random(seed)
     rng.shuffle(pool)
-    by_label: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    by_label: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)
     for row in pool:
-        if len(intents[normalize(row[1])]) == 1:
+        if len(intents[row[3]]) == 1:
             by_label[row[2]].append(row)
     chosen = [row for label in sorted(by_label) for row in by_label[label][:per_label]]
     rng.shuffle(chosen)
@@ -106,7 +108,7 @@ def build(source: Path, study: Path, per_label: int, seed: int) -> dict[str, int
     for split in ("train", "val"):
         shutil.copyfile(task_dir / f"{split}.jsonl", out / f"{split}.jsonl")
     with (out / "test.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
-        for line, text, label in chosen:
+        for line, text, label, _ in chosen:
             record = {
                 "id": f"heldout-{line}",
                 "messages": [
@@ -146,13 +148,6 @@ def _written(label: str, labels: Sequence[str]) -> str:
         where="train.csv",
         fix="re-import the study with run.sh from the same train.csv",
     )
-
-
-def _inputs(task_dir: Path, split: str) -> Iterator[str]:
-    with (task_dir / f"{split}.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            messages = json.loads(line)["messages"]
-            yield next(m["content"] for m in messages if m["role"] == "user")
 
 
 def _rows(source: Path) -> Iterator[tuple[int, str, str]]:
