@@ -84,7 +84,8 @@ def build(source: Path, study: Path, per_label: int, seed: int) -> dict[str, int
     }
     spec = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
     rows = [(line, text, label, normalize(text)) for line, text, label in _rows(source)]
-    written = {label: _written(label, spec["output"]["labels"]) for *_, label, _ in rows}
+    labels = spec["output"]["labels"]
+    written = {label: _written(label, labels) for label in {label for *_, label, _ in rows}}
     intents: dict[str, set[str]] = defaultdict(set)
     for *_, label, key in rows:
         intents[key].add(label)
