@@ -11,6 +11,7 @@ import pytest
 from shipwise.changes import Changes, Delta, Inputs, InputsRecord, compare, delta, planned_work
 from shipwise.models.fake import FakeGenerator
 from shipwise.runner import run
+from shipwise.strategies.base import ArmInfo
 from shipwise.tracking import TrackingConfig, find_runs
 from tests.conftest import write_jsonl
 from tests.test_runner import knows_some_fruit, make_spec
@@ -55,33 +56,52 @@ def test_compare_reports_data_settings_and_model_changes() -> None:
     assert json.loads(json.dumps(changes.as_json()))["docs"]["changed"] == ["refunds"]
 
 
+PROMPT = ArmInfo("prompt", 2, demos=True)
+RAG = ArmInfo("rag", 3, index=True, demos=True)
+TUNED = ArmInfo("finetune", 4, learns="the adapter")
+RAG_TUNED = ArmInfo("rag_finetune", 5, index=True, learns="the adapter")
+FLOOR = ArmInfo("majority", 0, shippable=False, general=False)
+
+
 @pytest.mark.parametrize(
-    ("kind", "expected"),
+    ("arm", "expected"),
     [
-        ("rag", ["re-index 1 documents", "generate 1 new or changed test answers",
-                 "regenerate answers whose few-shot demonstrations changed",
-                 "regenerate answers whose retrieved passages changed"]),
-        ("prompt", ["generate 1 new or changed test answers",
-                    "regenerate answers whose few-shot demonstrations changed"]),
-        ("finetune", ["retrain the adapter, then generate every prediction with it"]),
+        (RAG, ["re-index 1 documents", "generate 1 new or changed test answers",
+               "regenerate answers whose few-shot demonstrations changed",
+               "regenerate answers whose retrieved passages changed"]),
+        (PROMPT, ["generate 1 new or changed test answers",
+                  "regenerate answers whose few-shot demonstrations changed"]),
+        (TUNED, ["rebuild the adapter, then answer every example with it"]),
+        (RAG_TUNED, ["re-index 1 documents",
+                     "rebuild the adapter, then answer every example with it"]),
+        (FLOOR, ["generate 1 new or changed test answers"]),
     ],
 )  # fmt: skip
-def test_the_plan_follows_the_kind_of_arm(kind: str, expected: list[str]) -> None:
+def test_the_plan_follows_what_the_arm_declares(arm: ArmInfo, expected: list[str]) -> None:
     changes = Changes(
         first_run=False,
         splits={"train": Delta(changed=("a",)), "test": Delta(added=("t9",))},
         docs=Delta(changed=("refunds",)),
     )
-    assert planned_work(kind, changes, ["test"]) == expected
+    assert planned_work(arm, changes, ["test"]) == expected
+
+
+def test_an_arm_that_learns_from_retrieved_passages_relearns_when_documents_change() -> None:
+    docs_only = Changes(first_run=False, docs=Delta(removed=("old",)))
+    assert planned_work(RAG_TUNED, docs_only, ["test"]) == [
+        "re-index 0 documents, drop 1",
+        "rebuild the adapter, then answer every example with it",
+    ]
+    assert planned_work(TUNED, docs_only, ["test"]) == []  # it never reads the documents
 
 
 def test_a_settings_change_redoes_every_prediction() -> None:
     changes = Changes(first_run=False, settings=[("generation.temperature", "0.0", "0.7")])
-    assert planned_work("prompt", changes, ["test"]) == [
+    assert planned_work(PROMPT, changes, ["test"]) == [
         "generate every prediction (the model or settings changed)"
     ]
     limit_only = Changes(first_run=False, settings=[("limit", "4", "8")])
-    assert planned_work("prompt", limit_only, ["test"]) == []
+    assert planned_work(PROMPT, limit_only, ["test"]) == []
 
 
 def test_an_unreadable_record_counts_as_a_first_run(tmp_path: Path) -> None:

@@ -77,14 +77,20 @@ def test_one_run_writes_a_finished_mlflow_run(tmp_path: Path) -> None:
 
 def test_the_study_sweeps_and_prints_one_table(tmp_path: Path) -> None:
     done = shipwise(
-        tmp_path, "-m", *FAST, "strategy=prompt", "strategy.k=0,2", "limit=3", "task=policy_qa"
+        tmp_path,
+        "-m",
+        *FAST,
+        "strategy=prompt",
+        "strategy.demos.k=0,2",
+        "limit=3",
+        "task=policy_qa",
     )
     assert done.returncode == 0, done.stderr
     assert "shipwise results" in done.stdout
     assert "eval_splits=[test]" in done.stdout  # overrides shown as typed
     names = sorted(r["name"] for r in runs(tmp_path, "policy_qa"))
     assert len(names) == 2
-    assert "strategy.k=0" in names[0] and "strategy.k=2" in names[1]
+    assert "strategy.demos.k=0" in names[0] and "strategy.demos.k=2" in names[1]
     assert all(n.startswith("prompt ") for n in names)
     [decided] = decisions(tmp_path, "policy_qa")  # the study ends with a ship decision
     assert decided["status"] == "FINISHED" and decided["tags"]["ship"] in names
@@ -101,7 +107,7 @@ def test_a_key_given_twice_names_the_run_by_its_last_value(tmp_path: Path) -> No
 
 
 def test_a_failing_arm_does_not_stop_the_study(tmp_path: Path) -> None:
-    done = shipwise(tmp_path, "-m", *FAST, "strategy=prompt", "strategy.k=1,9999", "limit=2")
+    done = shipwise(tmp_path, "-m", *FAST, "strategy=prompt", "strategy.demos.k=1,9999", "limit=2")
     assert done.returncode != 0
     assert "FAILED" in done.stdout and "k=9999" in done.stdout
     assert "Traceback" not in done.stderr
@@ -180,11 +186,11 @@ def test_the_hosted_fine_tune_runs_against_a_local_protocol_server(tmp_path: Pat
     key = "sk-local-finetune-key-0123456789"
     hosted = [
         "strategy=finetune",
-        "strategy.backend=hosted",
-        "strategy.hosted.api_key_env=SHIPWISE_CLI_TEST_KEY",
-        "strategy.hosted.tokenizer=approx",
-        "strategy.hosted.poll_interval_s=0.01",
-        "strategy.hosted.max_poll_interval_s=0.05",
+        "strategy/backend=hosted",
+        "strategy.backend.api_key_env=SHIPWISE_CLI_TEST_KEY",
+        "strategy.backend.tokenizer=approx",
+        "strategy.backend.poll_interval_s=0.01",
+        "strategy.backend.max_poll_interval_s=0.05",
         "model=fake",
         "embedder=hashing",
         "limit=3",
@@ -192,7 +198,7 @@ def test_the_hosted_fine_tune_runs_against_a_local_protocol_server(tmp_path: Pat
     ]
     with FakeOpenAIServer(lambda body: TRIAGE, api_key=key) as server:
         jobs = add_fine_tuning(server)
-        url = f"strategy.hosted.base_url={server.base_url}"
+        url = f"strategy.backend.base_url={server.base_url}"
         env = {"SHIPWISE_CLI_TEST_KEY": key}
         done = shipwise(tmp_path, *hosted, url, env=env)
         assert done.returncode == 0, done.stderr
@@ -216,7 +222,7 @@ def test_the_hosted_fine_tune_runs_against_a_local_protocol_server(tmp_path: Pat
 def test_a_tuning_sweep_on_val_shows_its_scores_and_makes_no_decision(tmp_path: Path) -> None:
     done = shipwise(
         tmp_path, "-m", "model=fake", "embedder=hashing", "eval_splits=[val]",
-        "strategy=prompt", "strategy.k=0,1", "limit=2", "task=policy_qa",
+        "strategy=prompt", "strategy.demos.k=0,1", "limit=2", "task=policy_qa",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "token_f1 (val)" in done.stdout

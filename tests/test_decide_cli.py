@@ -15,7 +15,8 @@ from shipwise.models.base import GenerationSettings
 from shipwise.models.fake import FakeGenerator
 from shipwise.retrieval.embedders import HashingEmbedder
 from shipwise.runner import RunSpec, run
-from shipwise.strategies.prompt import PromptStrategy
+from shipwise.strategies.arm import Arm
+from shipwise.strategies.parts import Demos
 from shipwise.tasks.example import Messages
 from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
 from shipwise.tracking import TrackingConfig, find_runs
@@ -41,7 +42,7 @@ def study(tmp_path: Path, make_task: Callable[..., Path]) -> dict[str, Any]:
         run(
             RunSpec(
                 task=load_task(spec),
-                strategy=PromptStrategy(k=1, selection="fixed", name=name),
+                strategy=Arm(name, "prompt", 2, True, demos=Demos(k=1, selection="fixed")),
                 generator=FakeGenerator(
                     responder=answers(known), name=name, price={"usd_per_1m_input": price}
                 ),
@@ -91,7 +92,7 @@ def test_decide_writes_the_report_and_a_tagged_mlflow_run(
     assert "report:" in out
     reports = sorted((study["root"] / ".shipwise" / "decisions").glob("*/decision.json"))
     decision = json.loads(reports[-1].read_text())
-    assert decision["schema_version"] == 1 and {a["name"] for a in decision["arms"]} == {
+    assert decision["schema_version"] == 2 and {a["name"] for a in decision["arms"]} == {
         "good",
         "weak",
     }
@@ -118,3 +119,20 @@ def test_bad_run_ids_and_keys_are_clear_errors(
     assert "runs not found" in capsys.readouterr().err
     assert main([*overrides(study), "decision.volume=3"]) == 2
     assert "decision.volume" in capsys.readouterr().err
+
+
+def test_a_run_missing_what_the_decision_needs_is_named_not_costed_at_zero(
+    study: dict[str, Any],
+) -> None:
+    """A renamed or missing metric must fail loudly: never an arm priced at $0."""
+    from shipwise.errors import DataError
+
+    tracking = study["tracking"]
+    run = {r["name"]: r for r in latest_arm_runs(tracking)}["good"]
+    evidence_from_run(tracking, run)  # whole: fine
+    for part, key in (("metrics", "test/usd_per_1k_calls"), ("metrics", "setup_usd"),
+                      ("tags", "strategy.simplicity"), ("params", "task.metric")):  # fmt: skip
+        broken = {**run, part: {k: v for k, v in run[part].items() if k != key}}
+        with pytest.raises(DataError, match=key.replace(".", r"\.")) as err:
+            evidence_from_run(tracking, broken)
+        assert "'good'" in err.value.what

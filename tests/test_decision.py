@@ -36,6 +36,9 @@ WEAK = [1.0] * 80 + [0.0] * 120
 MIXED = np.random.default_rng(3).integers(0, 2, 100).astype(float).tolist()
 
 
+SIMPLICITY = {"prompt": 2, "rag": 3, "finetune": 4}  # as conf/strategy/*.yaml declare
+
+
 def arm(
     name: str,
     scores: Sequence[float],
@@ -50,6 +53,8 @@ def arm(
     return ArmEvidence(
         name=name,
         strategy=strategy or name,
+        kind=strategy or name,
+        simplicity=SIMPLICITY.get(strategy or name, 9),
         run_id=f"run-{name}",
         metric="accuracy",
         scores={f"ex{i:03d}": float(s) for i, s in enumerate(scores)},
@@ -318,7 +323,8 @@ def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_strateg
         regression_baseline=0.7,
         warnings=("3 test items also appear in the training file",),
     )
-    caveats = decide([prompt, tuned], CFG, "t").caveats
+    study = DecisionConfig(resamples=2_000, seed=7, expected_arms=("prompt", "rag", "finetune"))
+    caveats = decide([prompt, tuned], study, "t").caveats
     assert any(c.startswith("prompt is stale") for c in caveats)
     assert "tuned: 3 test items also appear in the training file" in caveats
     assert any("tuned forgot" in c and "from 0.700 to 0.580 (−0.120)" in c for c in caveats)

@@ -25,6 +25,7 @@ from shipwise.report import decision_table, write_decision_report
 
 VERDICT = "Ship rag: 0.780 [0.710, 0.850], not significantly worse than finetune, $12.00/month."
 FINGERPRINT = "test-fp-0001"
+SIMPLICITY = {"prompt": 2, "rag": 3, "finetune": 4}
 
 
 def _evidence(
@@ -39,6 +40,8 @@ def _evidence(
     return ArmEvidence(
         name=name,
         strategy=strategy,
+        kind=strategy,
+        simplicity=SIMPLICITY[strategy],
         run_id=f"run-{name}",
         metric="accuracy",
         scores={f"ex{i}": float(i % 3 != 0) for i in range(40)},
@@ -57,6 +60,7 @@ def _verdict(
     fields: dict[str, object] = {
         "name": evidence.name,
         "strategy": evidence.strategy,
+        "simplicity": evidence.simplicity,
         "run_id": evidence.run_id,
         "mean": mean,
         "low": mean - 0.07,
@@ -82,7 +86,7 @@ def _study(swept: bool = True) -> tuple[Decision, list[ArmEvidence]]:
         refreshes_per_month=2,
         constraints=Constraints(min_quality=0.6, max_p95_latency_s=2.0),
     )
-    size = {"strategy.train_size": "100"} if swept else {}
+    size = {"strategy.backend.train_size": "100"} if swept else {}
     evidence = [
         _evidence("prompt", "prompt", 0.0004, 0.0, 0.8),
         _evidence("rag", "rag", 0.0001, 1.0, 1.1),
@@ -114,7 +118,7 @@ def _study(swept: bool = True) -> tuple[Decision, list[ArmEvidence]]:
                 0.00002,
                 40.0,
                 2.5,
-                {"strategy.train_size": size_value},
+                {"strategy.backend.train_size": size_value},
             )
             evidence.append(extra)
             arms.append(_verdict(extra, mean, config, feasible=False))

@@ -13,9 +13,9 @@ from shipwise.models.base import Completion, GenerationSettings, ProgressCallbac
 from shipwise.models.fake import FakeGenerator
 from shipwise.retrieval.embedders import HashingEmbedder
 from shipwise.runner import RunSpec, run
-from shipwise.strategies.base import Setup
-from shipwise.strategies.finetune import FinetunePredictor
-from shipwise.strategies.prompt import PromptStrategy
+from shipwise.strategies.arm import Arm, ArmPredictor
+from shipwise.strategies.base import ArmInfo, Setup
+from shipwise.strategies.parts import Demos, Renderer
 from shipwise.tasks.example import Messages
 from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
 from shipwise.tracking import TrackingConfig, find_runs, load_table
@@ -36,7 +36,7 @@ def make_spec(root: Path, task_root: Path, generator: FakeGenerator, **kw: objec
     spec = TaskSpec("fruit", str(task_root), "Name the colour.", "exact_match", OutputSpec("text"))
     defaults: dict[str, object] = dict(
         task=load_task(spec),
-        strategy=PromptStrategy(k=2, selection="similar"),
+        strategy=Arm("prompt", "prompt", 2, instruction=True, demos=Demos(k=2)),
         generator=generator,
         embedder_factory=HashingEmbedder,
         settings=GenerationSettings(max_new_tokens=4),
@@ -84,9 +84,14 @@ class FailsAfter:
         self.inner = FakeGenerator(responder=knows_some_fruit)
         self.ok = ok
 
+    constrains = False
+
     @property
     def info(self):  # type: ignore[no-untyped-def]
         return self.inner.info
+
+    def token_counting(self) -> None:
+        return None
 
     def generate(
         self,
@@ -117,15 +122,20 @@ def test_a_failing_generator_keeps_what_was_finished(
 
 
 class TunedStrategy:
-    """Stands in for the fine-tune arm: a tuned model, and the base model it came from."""
+    """Stands in for a tuned arm: a tuned model, and the base model it came from."""
 
-    name = "finetune"
+    name = "tuned"
+    info = ArmInfo(kind="tuned", simplicity=4, learns="the adapter")
 
     def __init__(self, tuned: FakeGenerator, base: FakeGenerator) -> None:
         self.tuned, self.base = tuned, base
 
+    def not_applicable(self, task: object) -> None:
+        return None
+
     def setup(self, task: object, context: object) -> Setup:
-        return Setup(FinetunePredictor(self.tuned, "", base_generator=self.base))
+        predictor = ArmPredictor(self.tuned, Renderer("", empty_system=True))
+        return Setup(predictor, baseline=self.base)
 
 
 def test_the_regression_split_is_asked_of_the_base_model_too(
@@ -147,3 +157,50 @@ def test_the_regression_split_is_asked_of_the_base_model_too(
     assert metrics["regression/change"] == -0.5
     assert len(base.calls) == 2  # the base model answered only the regression questions
     assert "fingerprint.eval.regression_base" in logged["tags"]
+
+
+class Floor:
+    """An arm that cannot attempt the task, and one that is no language model at all."""
+
+    name = "floor"
+
+    def __init__(self, applies: bool) -> None:
+        self.applies = applies
+        self.info = ArmInfo(kind="floor", simplicity=0, shippable=False, general=False)
+
+    def not_applicable(self, task: object) -> str | None:
+        return None if self.applies else "free text has no closed set of answers"
+
+    def setup(self, task: object, context: object) -> Setup:
+        generator = FakeGenerator(default="red", name="constant")
+        return Setup(ArmPredictor(generator, Renderer("", empty_system=False)))
+
+
+def test_an_arm_that_does_not_apply_is_skipped_not_failed(
+    tmp_path: Path, make_task: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    task_root = make_task(train=6, val=2, test=4)
+    result = run(make_spec(tmp_path, task_root, FakeGenerator(), strategy=Floor(False)))
+    assert result.skipped == "free text has no closed set of answers" and not result.splits
+    assert "skipped: free text" in capsys.readouterr().err
+    assert find_runs(TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit")) == []
+
+
+def test_an_arm_that_is_no_language_model_skips_the_regression_split(
+    tmp_path: Path, make_task: Callable[..., Path]
+) -> None:
+    task_root = make_task(train=6, val=2, test=4)
+    write_jsonl(task_root / "regression.jsonl", [qa("r-1", "Capital of France?", "Paris")])
+    spec = make_spec(
+        tmp_path, task_root, FakeGenerator(), strategy=Floor(True),
+        eval_splits=("test", "regression"), run_name="floor",
+    )  # fmt: skip
+    result = run(spec)
+    assert sorted(result.splits) == ["test"]
+    [logged] = find_runs(TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit"))
+    tags = logged["tags"]
+    assert (tags["strategy.kind"], tags["strategy.simplicity"], tags["strategy.shippable"]) == (
+        "floor",
+        "0",
+        "False",
+    )

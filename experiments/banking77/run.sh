@@ -23,6 +23,6 @@ if [ "${HELDOUT:-0}" = 1 ]; then
 fi
 .venv/bin/shipwise --config-dir "$out/conf" task="$task" paths.data="$out/data" \
   strategy=finetune eval_splits=[test] \
-  strategy.val_sample=0 strategy.lora.epochs=4 strategy.lora.learning_rate=4e-3 \
-  strategy.lora.batch_size=16 strategy.lora.dropout=0 strategy.lora.top_layers=16 \
-  strategy.lora.patience=4 "$@"
+  strategy.backend.val_sample=0 strategy.backend.epochs=4 strategy.backend.learning_rate=4e-3 \
+  strategy.backend.batch_size=16 strategy.backend.dropout=0 strategy.backend.top_layers=16 \
+  strategy.backend.patience=4 "$@"

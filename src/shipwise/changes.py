@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from shipwise.cache import atomic_write_text, slug
+from shipwise.strategies.base import ArmInfo
 from shipwise.tasks.example import example_digest
 from shipwise.tasks.task import Task
 
 # Config that cannot change what an arm computes: where things are kept, and the decision.
-IGNORED_SETTINGS = ("paths.", "tracking.", "decision.", "hydra.")
+IGNORED_SETTINGS = ("paths.", "tracking.", "decision.", "hydra.", "study.")
 # Settings whose change invalidates every prediction of any arm.
 ALL_PREDICTIONS = ("model.", "generation.", "task.system_prompt", "task.max_new_tokens", "seed")
 SHOWN = 3  # ids named per kind of change; the rest are counted
@@ -161,24 +162,25 @@ def compare(before: Inputs | None, after: Inputs) -> Changes:
     )
 
 
-def planned_work(kind: str, changes: Changes, eval_splits: Iterable[str]) -> list[str]:
-    """What the run should redo, by kind of arm (prompt, rag, finetune)."""
+def planned_work(arm: ArmInfo, changes: Changes, eval_splits: Iterable[str]) -> list[str]:
+    """What the run should redo, from what the arm declares it builds and reads."""
     if changes.first_run:
         return []
     redo_all = changes.model_changed or any(
         key.startswith(ALL_PREDICTIONS) or key.startswith("strategy.")
         for key, _, _ in changes.settings
     )
+    docs = changes.docs
     plan = []
-    if kind == "rag" and changes.docs.touched:
-        d = changes.docs
+    if arm.index and docs.touched:
         plan.append(
-            f"re-index {len(d.added) + len(d.changed)} documents"
-            + (f", drop {len(d.removed)}" if d.removed else "")
+            f"re-index {len(docs.added) + len(docs.changed)} documents"
+            + (f", drop {len(docs.removed)}" if docs.removed else "")
         )
-    train_changed = any(changes.splits.get(s, Delta()).touched for s in ("train", "val"))
-    if kind == "finetune" and (train_changed or redo_all):
-        plan.append("retrain the adapter, then generate every prediction with it")
+    learned_from = any(changes.splits.get(s, Delta()).touched for s in ("train", "val"))
+    # an arm that learns from rendered rows relearns when their retrieved passages change
+    if arm.learns and (learned_from or redo_all or (arm.index and docs.touched)):
+        plan.append(f"rebuild {arm.learns}, then answer every example with it")
         return plan
     if redo_all:
         plan.append("generate every prediction (the model or settings changed)")
@@ -187,9 +189,9 @@ def planned_work(kind: str, changes: Changes, eval_splits: Iterable[str]) -> lis
         d = changes.splits.get(split, Delta())
         if d.added or d.changed:
             plan.append(f"generate {len(d.added) + len(d.changed)} new or changed {split} answers")
-    if kind in ("prompt", "rag") and changes.splits.get("train", Delta()).touched:
+    if arm.demos and changes.splits.get("train", Delta()).touched:
         plan.append("regenerate answers whose few-shot demonstrations changed")
-    if kind == "rag" and changes.docs.touched:
+    if arm.index and docs.touched:
         plan.append("regenerate answers whose retrieved passages changed")
     return plan
 

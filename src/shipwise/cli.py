@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipwise.config import config_dir, register_resolvers
+from shipwise.config import config_dir, instantiate_node, register_resolvers
 from shipwise.errors import ShipwiseError
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
+    from shipwise.models.base import Generator
     from shipwise.runner import RunSpec
     from shipwise.tasks.task import OutputSpec
 
@@ -71,7 +71,8 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     if not multirun:
         from shipwise.report import print_table, results_table
 
-        print_table(results_table([result]))
+        skipped = [(result["run_name"], result["skipped"])] if result.get("skipped") else []
+        print_table(results_table([] if skipped else [result], skipped=skipped))
     return result
 
 
@@ -82,7 +83,7 @@ def _report_error(message: str) -> None:
 def _run_name(cfg: DictConfig) -> str:
     from hydra.core.hydra_config import HydraConfig
 
-    ignored = ("paths.", "tracking.", "hydra.", "hydra/")
+    ignored = ("paths.", "tracking.", "hydra.", "hydra/", "study.")
     # a key given twice (a script's default, then the user's) takes its last value, as in Hydra
     last = {
         o.split("=", 1)[0]: o
@@ -151,7 +152,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
     root = Path(plain["paths"]["cache"]).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     generation = plain["generation"]
-    generator = build(cfg.model, "model")
+    generator = instantiate_node(cfg.model, "model")
     settings = GenerationSettings(
         max_new_tokens=task.spec.max_new_tokens,
         temperature=generation["temperature"],
@@ -167,9 +168,9 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         raise ConfigError("limit must be a positive number or null", where="limit")
     return RunSpec(
         task=task,
-        strategy=build(cfg.strategy, "strategy"),
+        strategy=instantiate_node(cfg.strategy, "strategy"),
         generator=generator,
-        embedder_factory=lambda: build(cfg.embedder, "embedder"),
+        embedder_factory=lambda: instantiate_node(cfg.embedder, "embedder"),
         settings=settings,
         tracking=TrackingConfig(**plain["tracking"]),
         root=root,
@@ -182,13 +183,13 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
     )
 
 
-def _allowed(constrain: Any, output: OutputSpec, generator: Any) -> tuple[str, ...]:
+def _allowed(constrain: Any, output: OutputSpec, generator: Generator) -> tuple[str, ...]:
     """The answers decoding may produce: ``generation.constrain`` is auto, true or false."""
     from shipwise.errors import ConfigError
     from shipwise.models.constrained import allowed_outputs
 
     if constrain == "auto":
-        if not getattr(generator, "constrains", False):
+        if not generator.constrains:
             return ()
         try:
             return allowed_outputs(output)
@@ -202,39 +203,6 @@ def _allowed(constrain: Any, output: OutputSpec, generator: Any) -> tuple[str, .
         f"generation.constrain must be auto, true or false, not {constrain!r}",
         where="generation.constrain",
     )
-
-
-def build(node: Any, group: str) -> Any:
-    """Instantiate a config group's ``_target_``, surfacing our own errors unwrapped."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import instantiate
-
-    try:
-        return instantiate(node, _convert_="all")
-    except InstantiationException as exc:
-        from shipwise.errors import ConfigError
-
-        cause = exc.__cause__
-        if isinstance(cause, ShipwiseError):
-            raise cause from None
-        unknown = re.search(r"unexpected keyword argument '(\w+)'", str(cause))
-        if unknown:
-            accepted = _accepted_keys(str(node.get("_target_", "")))
-            raise ConfigError(
-                f"unknown key {unknown.group(1)!r} in the {group} config",
-                where=f"{group}.{unknown.group(1)}",
-                fix=f"remove it, or use one of: {', '.join(accepted)}",
-            ) from None
-        raise ConfigError(str(exc), where=group, fix=f"check the {group} config") from None
-
-
-def _accepted_keys(target: str) -> list[str]:
-    import inspect
-
-    from hydra.utils import get_object
-
-    parameters = inspect.signature(get_object(target)).parameters
-    return [name for name in parameters if name != "self"]
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ The procedure (DESIGN.md, "The decision"), in the order ``decide`` runs it:
    interval's lower bound, so an arm must be good with confidence, not just on average.
 4. best = the feasible arm with the highest mean. Candidates = feasible arms not significantly
    worse than best. Ship the cheapest candidate by monthly cost; when several candidates cost within
-   5% of the cheapest, ship the simplest of those (``config.simplicity``, unknown strategies last).
+   5% of the cheapest, ship the simplest of those (the arms' declared ``simplicity``).
    When no arm is feasible, ship nothing and say which constraints each arm fails.
 5. The verdict is one plain sentence with the numbers.
 6. Caveats name what the numbers cannot settle: a split too small for the observed difference,
@@ -117,7 +117,7 @@ def decide(evidence: Sequence[ArmEvidence], config: DecisionConfig, task: str) -
     pairs = _compare(evidence, table, config)
     by_pair = {(p.a, p.b): p for p in pairs}
     draft = [_arm(e, table[e.name], config) for e in evidence]
-    ship, candidates, best = _choose(draft, by_pair, config.simplicity)
+    ship, candidates, best = _choose(draft, by_pair)
     arms = tuple(replace(v, not_worse_than_best=v.name in candidates) for v in draft)
     return Decision(
         schema_version=SCHEMA_VERSION,
@@ -223,6 +223,7 @@ def _arm(e: ArmEvidence, scores: np.ndarray, config: DecisionConfig) -> ArmVerdi
     return ArmVerdict(
         name=e.name,
         strategy=e.strategy,
+        simplicity=e.simplicity,
         run_id=e.run_id,
         mean=iv.mean,
         low=iv.low,
@@ -279,9 +280,7 @@ def _failures(e: ArmEvidence, quality_low: float, c: Constraints) -> list[str]:
 
 
 def _choose(
-    arms: Sequence[ArmVerdict],
-    by_pair: dict[tuple[str, str], PairComparison],
-    simplicity: Sequence[str],
+    arms: Sequence[ArmVerdict], by_pair: dict[tuple[str, str], PairComparison]
 ) -> tuple[str | None, set[str], str | None]:
     """(arm to ship, candidate names, best arm) by the rule in the module docstring."""
     feasible = [v for v in arms if v.feasible]
@@ -298,12 +297,8 @@ def _choose(
     candidates = [v for v in feasible if not worse_than_best(v)]
     cheapest = min(v.monthly_usd for v in candidates)
     near = [v for v in candidates if v.monthly_usd <= cheapest * (1 + NEAR_CHEAPEST) + _EPS]
-    ship = min(near, key=lambda v: (_rank(v.strategy, simplicity), v.monthly_usd))
+    ship = min(near, key=lambda v: (v.simplicity, v.monthly_usd))
     return ship.name, {v.name for v in candidates}, best.name
-
-
-def _rank(strategy: str, simplicity: Sequence[str]) -> int:
-    return list(simplicity).index(strategy) if strategy in simplicity else len(simplicity)
 
 
 def _verdict(
@@ -322,7 +317,7 @@ def _verdict(
         f"Ship {ship}: {metric} {_num(s.mean)} [{_num(s.low)}, {_num(s.high)}] at "
         f"{_usd(s.monthly_usd)}/month for {config.calls_per_month:,.0f} calls"
     )
-    rank = {v.name: _rank(v.strategy, config.simplicity) for v in arms}
+    rank = {v.name: v.simplicity for v in arms}
     clauses = []
     for v in arms:
         if v is s:
@@ -396,7 +391,7 @@ def _caveats(
     ]
     out += [f"{e.name}: {w}" for e in evidence for w in e.warnings]
     run = {e.strategy for e in evidence}
-    out += [f"No {s} arm was run." for s in config.simplicity if s not in run]
+    out += [f"No {s} arm was run." for s in config.expected_arms if s not in run]
     return out
 
 

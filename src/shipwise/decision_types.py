@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Constraints:
 class DecisionConfig:
     calls_per_month: float = 100_000
     refreshes_per_month: float = 1.0  # index rebuilds / retrains per month
-    simplicity: Sequence[str] = ("prompt", "rag", "finetune")  # simplest first
+    expected_arms: Sequence[str] = ()  # the study's arms: any that did not run is a caveat
     constraints: Constraints = field(default_factory=Constraints)
     confidence: float = 0.95
     resamples: int = 10_000
@@ -41,11 +41,14 @@ class ArmEvidence:
 
     ``scores`` maps test example id -> primary-metric score (pairs arms by example);
     ``latencies_s`` are per test example; ``regression_baseline`` is the base model's
-    regression score when the arm changed the model (fine-tune), else None.
+    regression score when the arm changed the model (fine-tune), else None. ``kind``,
+    ``simplicity`` and ``shippable`` are what the arm's config declared it to be.
     """
 
     name: str
     strategy: str
+    kind: str
+    simplicity: int
     run_id: str
     metric: str
     scores: Mapping[str, float]
@@ -60,12 +63,14 @@ class ArmEvidence:
     params: Mapping[str, str] = field(default_factory=dict)
     stale: bool = False
     warnings: Sequence[str] = ()
+    shippable: bool = True
 
 
 @dataclass(frozen=True)
 class ArmVerdict:
     name: str
     strategy: str
+    simplicity: int
     run_id: str
     mean: float
     low: float

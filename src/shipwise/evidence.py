@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shipwise import contract
 from shipwise.decision_types import ArmEvidence
 from shipwise.errors import DataError
 from shipwise.tracking import TrackingConfig, find_runs, load_table
@@ -36,7 +37,8 @@ def latest_arm_runs(
     else:
         newest: dict[str, dict[str, Any]] = {}
         for run in runs:  # find_runs lists newest first
-            if run["status"] == "FINISHED" and "test/primary" in run["metrics"]:
+            scored = contract.split_metric("test", contract.PRIMARY) in run["metrics"]
+            if run["status"] == "FINISHED" and scored:
                 newest.setdefault(run["name"], run)
         chosen = list(newest.values())
     unfinished = [r["name"] for r in chosen if r["status"] != "FINISHED"]
@@ -52,12 +54,21 @@ def latest_arm_runs(
 def evidence_from_run(
     config: TrackingConfig, run: Mapping[str, Any], current: Mapping[str, str] | None = None
 ) -> ArmEvidence:
-    """One run as ArmEvidence; ``current`` = the task's fingerprints now (for staleness)."""
+    """One run as ArmEvidence; ``current`` = the task's fingerprints now (for staleness).
+
+    What the decision needs and the run lacks (its costs, its score, what the arm is) is an
+    error naming the run; only the optional splits (red team, regression) may be absent.
+    """
     metrics, tags = run["metrics"], run["tags"]
-    rows = load_table(config, run["run_id"], "predictions/test.json")
-    metric = run["params"].get("task.metric", "primary")
-    column = f"score.{metric}"
-    if rows and column not in rows[0]:
+    test = contract.split_metric
+
+    def need(key: str) -> float:
+        return float(contract.required(metrics, key, run, "metric"))
+
+    metric = str(contract.required(run["params"], contract.PARAM_METRIC, run, "param"))
+    rows = load_table(config, run["run_id"], contract.predictions_file("test"))
+    column = contract.score_column(metric)
+    if not rows or column not in rows[0]:
         raise DataError(
             f"run {run['name']!r} has no per-example {metric!r} scores",
             where=run["run_id"],
@@ -66,22 +77,30 @@ def evidence_from_run(
     changed = [
         name
         for name in FINGERPRINTED
-        if current and name in current and tags.get(f"fingerprint.{name}") != current[name]
+        if current
+        and name in current
+        and tags.get(f"{contract.FINGERPRINT}{name}") != current[name]
     ]
+    simplicity = str(contract.required(tags, contract.TAG_SIMPLICITY, run, "tag"))
     return ArmEvidence(
         name=run["name"],
-        strategy=tags.get("strategy", "?"),
+        strategy=str(contract.required(tags, contract.TAG_STRATEGY, run, "tag")),
+        kind=str(contract.required(tags, contract.TAG_KIND, run, "tag")),
+        simplicity=int(simplicity),
+        shippable=str(contract.required(tags, contract.TAG_SHIPPABLE, run, "tag")) == "True",
         run_id=run["run_id"],
         metric=metric,
         scores={str(r["id"]): float(r[column]) for r in rows},
-        test_fingerprint=tags.get("fingerprint.eval.test", tags.get("fingerprint.test", "")),
-        usd_per_call=metrics.get("test/usd_per_1k_calls", 0.0) / 1000,
-        setup_usd=metrics.get("setup_usd", 0.0),
-        latency_p95_s=metrics.get("test/latency_p95_s", 0.0),
+        test_fingerprint=str(
+            contract.required(tags, f"{contract.EVAL_FINGERPRINT}test", run, "tag")
+        ),
+        usd_per_call=need(test("test", contract.USD_PER_1K)) / 1000,
+        setup_usd=need(contract.SETUP_USD),
+        latency_p95_s=need(test("test", contract.LATENCY_P95)),
         latencies_s=[float(r["latency_s"]) for r in rows],
-        redteam_pass_rate=metrics.get("redteam/primary"),
-        regression_score=metrics.get("regression/primary"),
-        regression_baseline=metrics.get("regression/baseline_primary"),
+        redteam_pass_rate=metrics.get(test("redteam", contract.PRIMARY)),
+        regression_score=metrics.get(test("regression", contract.PRIMARY)),
+        regression_baseline=metrics.get(contract.REGRESSION_BASELINE),
         params={k: v for k, v in run["params"].items() if k.startswith("strategy.")},
         stale=bool(changed),
         warnings=[f"its {', '.join(changed)} changed since it ran"] if changed else [],

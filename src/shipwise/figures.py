@@ -28,8 +28,8 @@ FIGURE_TITLES: dict[str, str] = {
     "learning_curve": "Learning curve",
 }
 SWEPT_PARAMS: dict[str, str] = {
-    "strategy.train_size": "training examples (strategy.train_size)",
-    "strategy.k": "k (strategy.k)",
+    "strategy.backend.train_size": "training examples (strategy.backend.train_size)",
+    "strategy.demos.k": "k (strategy.demos.k)",
 }
 # matplotlib's tab10, fixed here so an arm keeps its colour whatever the user's style says.
 PALETTE = (

@@ -20,20 +20,17 @@ class StudyTable(Callback):
     def __init__(self) -> None:
         self.results: list[dict[str, Any]] = []
         self.failures: list[tuple[str, str]] = []
+        self.skipped: list[tuple[str, str]] = []  # arms that do not apply to the task
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         name = job_return.hydra_cfg.hydra.job.override_dirname if job_return.hydra_cfg else "?"
         if job_return.status == JobStatus.COMPLETED and isinstance(job_return.return_value, dict):
-            value = job_return.return_value
-            if "error" in value:
-                self.failures.append((name or value.get("run_name", "?"), value["error"]))
-            else:
-                self.results.append(value)
+            self._add(job_return.return_value, name or "?")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         from shipwise.report import print_table, results_table
 
-        if not self.results and not self.failures:
+        if not self.results and not self.failures and not self.skipped:
             # A parallel launcher (joblib) runs on_job_end in its workers: read what they wrote.
             self._collect(Path(str(config.hydra.sweep.dir)))
         decision = config.get("decision", {})
@@ -41,6 +38,7 @@ class StudyTable(Callback):
             results_table(
                 self.results,
                 self.failures,
+                self.skipped,
                 calls_per_month=float(decision.get("calls_per_month", 0) or 0),
                 refreshes_per_month=float(decision.get("refreshes_per_month", 0) or 0),
             )
@@ -56,17 +54,22 @@ class StudyTable(Callback):
             except (OSError, ValueError):
                 self.failures.append((path.parent.name, "no readable result.json"))
                 continue
-            if "error" in value:
-                self.failures.append((value.get("run_name", path.parent.name), value["error"]))
-            else:
-                self.results.append(value)
+            self._add(value, path.parent.name)
+
+    def _add(self, value: dict[str, Any], fallback: str) -> None:
+        if "error" in value:
+            self.failures.append((value.get("run_name", fallback), value["error"]))
+        elif value.get("skipped"):
+            self.skipped.append((value.get("run_name", fallback), value["skipped"]))
+        else:
+            self.results.append(value)
 
     def _decide(self, config: DictConfig) -> None:
         """The ship decision over this sweep's runs of the configured task."""
         from omegaconf import OmegaConf
 
-        from shipwise.decide_cli import run_decision
         from shipwise.errors import ShipwiseError
+        from shipwise.study import run_decision
 
         task = str(config.task.name)
         # Only runs scored on the test split can be compared (tuning sweeps score val).

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 def results_table(
     results: Sequence[Mapping[str, Any]],
     failures: Sequence[tuple[str, str]] = (),
+    skipped: Sequence[tuple[str, str]] = (),
     calls_per_month: float = 0.0,
     refreshes_per_month: float = 0.0,
 ) -> Any:
@@ -83,6 +84,10 @@ def results_table(
         table.add_row(*row)
     for name, error in failures:
         table.add_row(escape(name), "FAILED", escape(error[:80]), *[""] * (len(table.columns) - 3))
+    for name, reason in skipped:
+        table.add_row(
+            escape(name), "skipped", escape(reason[:80]), *[""] * (len(table.columns) - 3)
+        )
     return table
 
 
@@ -161,7 +166,7 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
     lines = [f"# Ship decision: {decision.task}", "", f"**{_inline(decision.verdict)}**", ""]
     if decision.ship is None:
         lines += ["No arm is shipped: none is feasible.", ""]
-    order = " → ".join(config.simplicity)
+    order = " → ".join(a.name for a in sorted(decision.arms, key=lambda a: a.simplicity))
     lines += [
         "## How this was decided",
         "",

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shipwise import contract
 from shipwise.cache import JsonCache, content_key
 from shipwise.changes import Changes, InputsRecord, compare, current_inputs, planned_work
 from shipwise.errors import GenerationError, ShipwiseError
@@ -27,6 +28,7 @@ from shipwise.tasks.task import OutputSpec, Task
 from shipwise.tracking import TrackedRun, TrackingConfig, git_commit, tracked_run
 
 CHUNK = 32  # prompts generated between cache writes: a failure loses at most one chunk
+REGRESSION = "regression"  # general questions asked as written: the forgetting check
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,23 @@ class RunResult:
     splits: Mapping[str, SplitResult]
     cache_hits: int
     cache_misses: int
+    skipped: str | None = None  # why the arm does not apply to the task (no run was made)
+
+    @classmethod
+    def skip(cls, spec: RunSpec, reason: str) -> RunResult:
+        return cls(
+            run_id="",
+            task=spec.task.name,
+            strategy=spec.strategy.name,
+            model=spec.generator.info.name,
+            run_name=spec.run_name,
+            setup_s=0.0,
+            setup_usd=0.0,
+            splits={},
+            cache_hits=0,
+            cache_misses=0,
+            skipped=reason,
+        )
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,23 +94,29 @@ class RunResult:
 
 
 def run(spec: RunSpec) -> RunResult:
-    task, generator = spec.task, spec.generator
+    task, generator, arm = spec.task, spec.generator, spec.strategy.info
+    reason = spec.strategy.not_applicable(task)
+    if reason is not None:
+        print(f"{spec.run_name}: skipped: {reason}", file=sys.stderr, flush=True)
+        return RunResult.skip(spec, reason)
     fingerprints = task.fingerprints()
     tags = {
-        "task": task.name,
-        "strategy": spec.strategy.name,
-        "model": generator.info.name,
+        contract.TAG_TASK: task.name,
+        contract.TAG_STRATEGY: spec.strategy.name,
+        contract.TAG_KIND: arm.kind,
+        contract.TAG_SIMPLICITY: arm.simplicity,
+        contract.TAG_SHIPPABLE: arm.shippable,
+        contract.TAG_MODEL: generator.info.name,
         "model_source": generator.info.source,
         "git_commit": git_commit(),
-        **{f"fingerprint.{name}": value for name, value in fingerprints.items()},
+        **{f"{contract.FINGERPRINT}{name}": value for name, value in fingerprints.items()},
     }
     cache = JsonCache(spec.root / "cache" / "predictions")
     cache.sweep()
     record = InputsRecord(spec.root, task.name, spec.run_name)
     inputs = current_inputs(task, spec.params, generator.info.fingerprint)
     changes = compare(record.load(), inputs)
-    kind = getattr(spec.strategy, "kind", spec.strategy.name)
-    plan = planned_work(kind, changes, spec.eval_splits)
+    plan = planned_work(arm, changes, spec.eval_splits)
     _announce(spec.run_name, changes, plan)
     with tracked_run(spec.tracking, spec.run_name, tags) as tracked:
         tracked.log_params(spec.params)
@@ -114,24 +139,33 @@ def run(spec: RunSpec) -> RunResult:
         setup_usd = setup.cost_usd + build_s * generator.info.price.usd_per_hour / 3600
         tracked.log_params({f"setup.{k}": v for k, v in setup.params.items()})
         tracked.log_metrics(
-            {"setup_s": setup_s, "setup_build_s": build_s, "setup_usd": setup_usd, **setup.metrics}
+            {
+                contract.SETUP_S: setup_s,
+                contract.SETUP_BUILD_S: build_s,
+                contract.SETUP_USD: setup_usd,
+                **setup.metrics,
+            }
         )
         results: dict[str, SplitResult] = {}
         for split in spec.eval_splits:
-            if split not in task.splits:
+            if split not in task.splits or (split == REGRESSION and not arm.general):
                 continue
             result = _evaluate_split(spec, split, setup.predictor, cache, tracked)
             results[split] = result
-            base = getattr(setup.predictor, "base_generator", None)
-            if split == "regression" and base is not None:
-                # The forgetting check: the same questions to the model before fine-tuning.
+            if split == REGRESSION and setup.baseline is not None:
+                # The forgetting check: the same questions to the model the arm started from.
                 before = _evaluate_split(
-                    spec, split, PlainPredictor(base), cache, tracked, name="regression_base"
+                    spec,
+                    split,
+                    PlainPredictor(setup.baseline),
+                    cache,
+                    tracked,
+                    name="regression_base",
                 )
                 tracked.log_metrics(
                     {
-                        "regression/baseline_primary": before.summary.primary.mean,
-                        "regression/change": result.summary.primary.mean
+                        contract.REGRESSION_BASELINE: before.summary.primary.mean,
+                        contract.REGRESSION_CHANGE: result.summary.primary.mean
                         - before.summary.primary.mean,
                     }
                 )
@@ -174,7 +208,7 @@ def _evaluate_split(
     task = spec.task
     name = name or split
     examples = list(task.split(split))[: spec.limit] if spec.limit else list(task.split(split))
-    if split == "regression":
+    if split == REGRESSION:
         # General-capability check: the questions as written, the arm's model answering.
         predictor = PlainPredictor(predictor.generator)
         evaluator = Evaluator(OutputSpec("text"), task.spec.regression_metric, spec.seed)
@@ -182,7 +216,7 @@ def _evaluate_split(
         evaluator = Evaluator(task.spec.output, task.spec.metric, spec.seed)
     rendered = predictor.render(examples)
     settings = spec.settings
-    if split == "regression":
+    if split == REGRESSION:
         settings = replace(settings, allowed=())  # general questions: free answers
     misses = cache.misses
     completions = generate_cached(predictor.generator, rendered, settings, cache, name)
@@ -192,7 +226,7 @@ def _evaluate_split(
     price = predictor.generator.info.price
     costs = [price.call_usd(c) for c in completions]
     scores = [
-        evaluator.score(c.text, e.reference, _alternatives(e))
+        evaluator.score(c.text, e.reference, e.alternatives)
         for c, e in zip(completions, examples, strict=True)
     ]
     summary = evaluator.summarize(
@@ -208,14 +242,14 @@ def _evaluate_split(
     retrieval = _retrieval(examples, rendered)
     tracked.log_metrics({f"{prefix}{k}": v for k, v in retrieval.items()})
     fingerprint = split_fingerprint(examples)
-    tracked.set_tags({f"fingerprint.eval.{name}": fingerprint})
+    tracked.set_tags({f"{contract.EVAL_FINGERPRINT}{name}": fingerprint})
     rows = [
         {
             "id": e.id,
             "input": e.user_text,
             "reference": e.reference,
             "prediction": c.text,
-            **{f"score.{k}": v for k, v in s.items()},
+            **{contract.score_column(k): v for k, v in s.items()},
             "latency_s": c.latency_s,
             "prompt_tokens": c.prompt_tokens,
             "completion_tokens": c.completion_tokens,
@@ -225,14 +259,8 @@ def _evaluate_split(
         }
         for e, r, c, s, cost in zip(examples, rendered, completions, scores, costs, strict=True)
     ]
-    tracked.log_table(rows, f"predictions/{name}.json")
+    tracked.log_table(rows, contract.predictions_file(name))
     return SplitResult(split, summary, fingerprint, retrieval)
-
-
-def _alternatives(example: Example) -> list[str]:
-    """Other gold answers a record lists (SQuAD-style ``metadata.answers``)."""
-    answers = example.metadata.get("answers") or []
-    return [str(a) for a in answers if str(a) != example.reference]
 
 
 def _retrieval(examples: Sequence[Example], rendered: Sequence[Rendered]) -> dict[str, float]:

@@ -234,7 +234,7 @@ def test_the_spend_cap_refuses_before_any_upload(
     assert estimate.usd > 0.0001
     with pytest.raises(ConfigError) as info:
         run_job(settings, TRAIN, None, tmp_path)
-    assert info.value.where == "strategy.hosted.max_cost_usd"
+    assert info.value.where == "strategy.backend.max_cost_usd"
     assert "raise it explicitly" in (info.value.fix or "")
     assert server.requests == []  # not even a file upload
     assert list(tmp_path.glob("hosted-*.json")) == []
@@ -282,7 +282,7 @@ def test_a_rejected_key_is_explained_without_echoing_it(
     monkeypatch.delenv(KEY_ENV)
     with pytest.raises(ConfigError) as missing:
         run_job(_settings(server), TRAIN, None, tmp_path)
-    assert missing.value.where == "strategy.hosted.api_key_env"
+    assert missing.value.where == "strategy.backend.api_key_env"
 
 
 @pytest.mark.parametrize(
@@ -380,7 +380,7 @@ def test_bad_rows_are_refused_before_anything_is_sent(
 def test_settings_name_the_bad_key(changes: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as info:
         HostedSettings(base_model=BASE, **changes)
-    assert info.value.where == f"strategy.hosted.{key}"
+    assert info.value.where == f"strategy.backend.{key}"
 
 
 def test_without_tiktoken_installed_counts_are_labelled_estimates(

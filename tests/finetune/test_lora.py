@@ -15,7 +15,7 @@ class _Tokenizer:
 
 
 def test_settings_validate_with_the_config_key() -> None:
-    with pytest.raises(ConfigError, match=r"strategy\.lora\.rank"):
+    with pytest.raises(ConfigError, match=r"strategy\.backend\.rank"):
         LoraSettings(rank=0)
     with pytest.raises(ConfigError, match="schedule"):
         LoraSettings(schedule="exponential")

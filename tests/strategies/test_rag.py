@@ -5,20 +5,20 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from shipwise.errors import ConfigError
 from shipwise.models.base import GenerationSettings
 from shipwise.models.fake import FakeGenerator
 from shipwise.retrieval.embedders import HashingEmbedder
 from shipwise.runner import RunSpec, run
-from shipwise.strategies.base import SetupContext
-from shipwise.strategies.rag import RagStrategy
+from shipwise.strategies.arm import Arm
+from shipwise.strategies.parts import Demos, Retrieval
 from shipwise.tasks.example import Messages
-from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
+from shipwise.tasks.task import TaskSpec, load_task
 from shipwise.tracking import TrackingConfig, find_runs, load_table
 from tests.conftest import qa, write_jsonl
 
@@ -56,7 +56,13 @@ def reads_the_passages(prompt: Messages) -> str:
     return "I don't know"
 
 
-def spec_for(tmp_path: Path, task_root: Path, strategy: RagStrategy) -> RunSpec:
+def rag(**retrieval: Any) -> Arm:
+    """The RAG arm as conf/strategy/rag.yaml builds it, with one demonstration."""
+    part = Retrieval(**{"top_k": 2, "chunk_size": 200, **retrieval})
+    return Arm("rag", "rag", 3, instruction=True, demos=Demos(k=1), retrieval=part)
+
+
+def spec_for(tmp_path: Path, task_root: Path, strategy: Arm) -> RunSpec:
     task = load_task(TaskSpec("rentals", str(task_root), "Answer briefly.", "token_f1"))
     return RunSpec(
         task=task,
@@ -73,7 +79,7 @@ def spec_for(tmp_path: Path, task_root: Path, strategy: RagStrategy) -> RunSpec:
 def test_rag_answers_from_retrieved_passages_and_scores_retrieval(
     tmp_path: Path, rental_task: Path
 ) -> None:
-    result = run(spec_for(tmp_path, rental_task, RagStrategy(top_k=2, chunk_size=200, k=1)))
+    result = run(spec_for(tmp_path, rental_task, rag()))
     test = result.splits["test"]
     assert test.summary.means["exact_match"] == 1.0
     assert test.retrieval["retrieval.recall_at_1"] == 1.0
@@ -92,7 +98,7 @@ def test_rag_answers_from_retrieved_passages_and_scores_retrieval(
 
 
 def test_editing_one_document_re_embeds_only_it(tmp_path: Path, rental_task: Path) -> None:
-    strategy = RagStrategy(top_k=2, chunk_size=200, k=1)
+    strategy = rag()
     run(spec_for(tmp_path, rental_task, strategy))
     kayak = rental_task / "docs" / "kayaks.md"
     kayak.write_text(kayak.read_text().replace("120 pounds", "150 pounds"))
@@ -105,19 +111,6 @@ def test_editing_one_document_re_embeds_only_it(tmp_path: Path, rental_task: Pat
     assert metrics["index.docs_untouched"] == 1
     assert metrics["index.chunks_embedded"] == 1  # kayaks.md is one chunk
     assert metrics["index.chunks_deleted"] == 2  # the old kayak chunk and the bike chunk
-
-
-def test_misconfigurations_are_config_errors(
-    tmp_path: Path, make_task: Callable[..., Path]
-) -> None:
-    no_docs = load_task(TaskSpec("fruit", str(make_task()), "", "exact_match", OutputSpec()))
-    context = SetupContext(FakeGenerator(), HashingEmbedder, tmp_path, seed=0)
-    with pytest.raises(ConfigError, match=r"no documents to retrieve from"):
-        RagStrategy().setup(no_docs, context)
-    with pytest.raises(ConfigError, match=r"strategy.context_template"):
-        RagStrategy(context_template="no slot")
-    with pytest.raises(ConfigError, match=r"strategy.top_k"):
-        RagStrategy(top_k=0)
 
 
 def free_port() -> int:
@@ -166,9 +159,7 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
 def test_the_arm_runs_against_a_chroma_server(
     tmp_path: Path, rental_task: Path, chroma_server: int
 ) -> None:
-    strategy = RagStrategy(
-        top_k=2, chunk_size=200, k=1, chroma={"host": "127.0.0.1", "port": chroma_server}
-    )
+    strategy = rag(chroma={"host": "127.0.0.1", "port": chroma_server})
     result = run(spec_for(tmp_path, rental_task, strategy))
     assert result.splits["test"].summary.means["exact_match"] == 1.0
     assert not (tmp_path / ".shipwise" / "chroma").exists()  # nothing went to the embedded store

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shipwise import contract
 from shipwise.errors import ConfigError
 from shipwise.evaluation import metrics
 from shipwise.evaluation.stats import Interval, bootstrap_mean
@@ -36,16 +37,16 @@ class Summary:
         out = {f"{prefix}{name}": value for name, value in self.means.items()}
         out.update(
             {
-                f"{prefix}primary": self.primary.mean,
-                f"{prefix}primary_ci_low": self.primary.low,
-                f"{prefix}primary_ci_high": self.primary.high,
-                f"{prefix}latency_p50_s": self.latency_p50_s,
-                f"{prefix}latency_p95_s": self.latency_p95_s,
-                f"{prefix}compute_s_per_call": self.compute_s_mean,
-                f"{prefix}prompt_tokens_per_call": self.prompt_tokens_mean,
-                f"{prefix}completion_tokens_per_call": self.completion_tokens_mean,
-                f"{prefix}usd_per_1k_calls": self.usd_per_1k_calls,
-                f"{prefix}n": float(self.n),
+                f"{prefix}{contract.PRIMARY}": self.primary.mean,
+                f"{prefix}{contract.PRIMARY_LOW}": self.primary.low,
+                f"{prefix}{contract.PRIMARY_HIGH}": self.primary.high,
+                f"{prefix}{contract.LATENCY_P50}": self.latency_p50_s,
+                f"{prefix}{contract.LATENCY_P95}": self.latency_p95_s,
+                f"{prefix}{contract.COMPUTE_PER_CALL}": self.compute_s_mean,
+                f"{prefix}{contract.PROMPT_TOKENS}": self.prompt_tokens_mean,
+                f"{prefix}{contract.COMPLETION_TOKENS}": self.completion_tokens_mean,
+                f"{prefix}{contract.USD_PER_1K}": self.usd_per_1k_calls,
+                f"{prefix}{contract.COUNT}": float(self.n),
             }
         )
         return out

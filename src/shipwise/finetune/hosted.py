@@ -1,7 +1,7 @@
 """A hosted fine-tune over the OpenAI fine-tuning protocol, paid for at most once.
 
 ``run_job`` validates the rows and estimates the cost (refusing above
-``strategy.hosted.max_cost_usd`` before anything is uploaded), uploads the JSONL files,
+``strategy.backend.max_cost_usd`` before anything is uploaded), uploads the JSONL files,
 creates a supervised job, polls it with exponential backoff while printing status changes
 and events, hands checkpoint metrics to ``on_metrics`` and returns the fine-tuned model id.
 
@@ -41,7 +41,7 @@ def _auto_or(value: object, *, integer: bool, minimum: float, key: str) -> None:
     if number is None or (integer and not isinstance(number, int)) or number < minimum:
         raise ConfigError(
             f"must be 'auto' or a number >= {minimum}, got {value!r}",
-            where=f"strategy.hosted.{key}",
+            where=f"strategy.backend.{key}",
         )
 
 
@@ -49,7 +49,7 @@ def _auto_or(value: object, *, integer: bool, minimum: float, key: str) -> None:
 class HostedSettings:
     """Everything that shapes a hosted fine-tune; validated on construction."""
 
-    base_model: str  # e.g. "gpt-4o-mini-2024-07-18"
+    base_model: str = "gpt-4o-mini-2024-07-18"
     base_url: str | None = None  # None = OpenAI; any compatible service otherwise
     api_key_env: str | None = "OPENAI_API_KEY"  # None for a server without auth
     n_epochs: int | str = "auto"
@@ -71,7 +71,7 @@ class HostedSettings:
 
     def __post_init__(self) -> None:
         if not self.base_model:
-            raise ConfigError("base_model is empty", where="strategy.hosted.base_model")
+            raise ConfigError("base_model is empty", where="strategy.backend.base_model")
         _auto_or(self.n_epochs, integer=True, minimum=1, key="n_epochs")
         _auto_or(self.batch_size, integer=True, minimum=1, key="batch_size")
         _auto_or(
@@ -82,17 +82,17 @@ class HostedSettings:
         )
         if self.suffix is not None and not 0 < len(self.suffix) <= 64:
             raise ConfigError(
-                "suffix must be 1 to 64 characters (or null)", where="strategy.hosted.suffix"
+                "suffix must be 1 to 64 characters (or null)", where="strategy.backend.suffix"
             )
         for key in ("max_cost_usd", "usd_per_1m_training_tokens", "max_retries"):
             if getattr(self, key) < 0:
-                raise ConfigError("must not be negative", where=f"strategy.hosted.{key}")
+                raise ConfigError("must not be negative", where=f"strategy.backend.{key}")
         for key in ("poll_interval_s", "timeout_s", "request_timeout_s", "max_tokens_per_example"):
             if getattr(self, key) <= 0:
-                raise ConfigError("must be positive", where=f"strategy.hosted.{key}")
+                raise ConfigError("must be positive", where=f"strategy.backend.{key}")
         if self.max_poll_interval_s < self.poll_interval_s:
             raise ConfigError(
-                "must be at least poll_interval_s", where="strategy.hosted.max_poll_interval_s"
+                "must be at least poll_interval_s", where="strategy.backend.max_poll_interval_s"
             )
         parse_tokenizer(self.tokenizer)
 
@@ -213,8 +213,8 @@ def _refuse_over_cap(settings: HostedSettings, cost: CostEstimate) -> None:
             f"the fine-tune would cost ~${cost.usd:.2f} ({cost.billed_tokens:,} tokens at "
             f"${settings.usd_per_1m_training_tokens}/1M, {cost.n_epochs} epochs), above the "
             f"cap of ${settings.max_cost_usd:.2f}; nothing was uploaded",
-            where="strategy.hosted.max_cost_usd",
-            fix=f"raise it explicitly, e.g. strategy.hosted.max_cost_usd={suggested:.2f}, "
+            where="strategy.backend.max_cost_usd",
+            fix=f"raise it explicitly, e.g. strategy.backend.max_cost_usd={suggested:.2f}, "
             "or train on fewer examples or epochs",
         )
 

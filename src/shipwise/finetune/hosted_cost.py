@@ -6,7 +6,7 @@ the reply; each example capped at the model's training context), and ``n_epochs=
 resolved with the rule from that guide: aim for 3 epochs, but keep ``examples * epochs``
 within [100, 25000] and epochs within [1, 25].
 
-Tokenizers (``strategy.hosted.tokenizer``):
+Tokenizers (``strategy.backend.tokenizer``):
 
 - ``tiktoken:<encoding>`` (e.g. ``tiktoken:o200k_base``): exact for OpenAI models, but
   tiktoken downloads its encoding files on first use. Offline, and without a pre-filled
@@ -93,7 +93,7 @@ def parse_tokenizer(spec: str) -> tuple[str, str]:
         return kind, arg
     raise ConfigError(
         f"unknown tokenizer {spec!r}",
-        where="strategy.hosted.tokenizer",
+        where="strategy.backend.tokenizer",
         fix="use tiktoken:<encoding>, hf:<local path> or approx",
     )
 
@@ -128,7 +128,7 @@ def _tiktoken(encoding_name: str, spec: str) -> tuple[TokenCounter, str]:
         encoding = tiktoken.get_encoding(encoding_name)
     except ValueError as exc:  # an encoding tiktoken does not know
         raise ConfigError(
-            str(exc), where="strategy.hosted.tokenizer", fix="e.g. tiktoken:o200k_base"
+            str(exc), where="strategy.backend.tokenizer", fix="e.g. tiktoken:o200k_base"
         ) from None
     except Exception as exc:  # the encoding file could not be downloaded (offline)
         return _estimated(spec, type(exc).__name__)
@@ -144,7 +144,7 @@ def _hf(path: Path, spec: str) -> tuple[TokenCounter, str]:
     if not file.is_file():
         raise ConfigError(
             f"no tokenizer at {path}",
-            where="strategy.hosted.tokenizer",
+            where="strategy.backend.tokenizer",
             fix="point hf: at a tokenizer.json file or a folder containing one",
         )
     from tokenizers import Tokenizer
@@ -154,7 +154,7 @@ def _hf(path: Path, spec: str) -> tuple[TokenCounter, str]:
     except Exception as exc:  # tokenizers raises a bare Exception for unreadable files
         raise ConfigError(
             f"cannot read the tokenizer {file}: {exc}",
-            where="strategy.hosted.tokenizer",
+            where="strategy.backend.tokenizer",
             fix="point hf: at a Hugging Face tokenizer.json (or its folder)",
         ) from None
 

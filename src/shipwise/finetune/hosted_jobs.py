@@ -41,7 +41,7 @@ class JobClient:
         self.say = on_event
         self.client: OpenAI = OpenAI(
             base_url=settings.base_url,
-            api_key=api_key_from_env(settings.api_key_env, "strategy.hosted.api_key_env"),
+            api_key=api_key_from_env(settings.api_key_env, "strategy.backend.api_key_env"),
             max_retries=settings.max_retries,
             timeout=settings.request_timeout_s,
         )
@@ -169,7 +169,7 @@ class JobClient:
                     f"fine-tuning job {job_id} is still {job.status} after {s.timeout_s:g}s",
                     where=self._where(),
                     fix="re-run with the same inputs to resume polling this job (it keeps "
-                    f"running; state: {self.state.path}), or raise strategy.hosted.timeout_s",
+                    f"running; state: {self.state.path}), or raise strategy.backend.timeout_s",
                 )
             time.sleep(min(interval, remaining))
             interval = min(interval * 2, s.max_poll_interval_s)
@@ -221,9 +221,9 @@ class JobClient:
         resume = f"; a re-run resumes, never duplicates, the job (state: {self.state.path})"
         fixes: list[tuple[type[Exception] | tuple[type[Exception], ...], str]] = [
             (openai.AuthenticationError, base.fix or ""),
-            (openai.NotFoundError, "check strategy.hosted.base_model and base_url"),
-            (openai.RateLimitError, "wait, or raise strategy.hosted.max_retries" + resume),
-            (openai.APIConnectionError, "check strategy.hosted.base_url and the network" + resume),
+            (openai.NotFoundError, "check strategy.backend.base_model and base_url"),
+            (openai.RateLimitError, "wait, or raise strategy.backend.max_retries" + resume),
+            (openai.APIConnectionError, "check strategy.backend.base_url and the network" + resume),
             (
                 openai.BadRequestError,
                 "check the strategy.hosted settings against the provider's fine-tuning docs",

@@ -90,12 +90,40 @@ class ModelInfo:
             object.__setattr__(self, "fingerprint", self.source)
 
 
+CountBatch = Callable[[list[str]], list[int]]
+"""Token counts of a batch of texts (no special tokens)."""
+
+
+@dataclass(frozen=True)
+class TokenCounting:
+    """How a model counts the tokens of a chat example (data validation's statistics).
+
+    An example's count is the sum of its messages' content tokens, plus ``per_message`` for
+    each message and ``per_example`` once: the chat template's fixed framing.
+    """
+
+    name: str
+    count_batch: CountBatch
+    per_message: int = 0
+    per_example: int = 0
+    context_window: int | None = None
+
+
 @runtime_checkable
 class Generator(Protocol):
-    """Turns chat prompts into completions. Implementations batch or parallelise as they can."""
+    """Turns chat prompts into completions. Implementations batch or parallelise as they can.
+
+    ``constrains``: whether decoding can be restricted to a list of allowed answers.
+    ``token_counting()``: the model's own token counting, or None when it has none (a fake).
+    """
 
     @property
     def info(self) -> ModelInfo: ...
+
+    @property
+    def constrains(self) -> bool: ...
+
+    def token_counting(self) -> TokenCounting | None: ...
 
     def generate(
         self,

@@ -14,6 +14,7 @@ from shipwise.models.base import (
     ModelInfo,
     Price,
     ProgressCallback,
+    TokenCounting,
     apply_stop,
 )
 from shipwise.tasks.example import Messages
@@ -34,9 +35,14 @@ class FakeGenerator:
         self.calls: list[Messages] = []
         self._info = ModelInfo(name=name, source=f"fake:{name}", price=Price.coerce(price))
 
+    constrains = False
+
     @property
     def info(self) -> ModelInfo:
         return self._info
+
+    def token_counting(self) -> TokenCounting | None:
+        return None  # its "tokens" are words: nothing to validate lengths against
 
     def reply(self, prompt: Messages) -> str:
         if self.responder is not None:

@@ -25,6 +25,7 @@ from shipwise.models.base import (
     ModelInfo,
     Price,
     ProgressCallback,
+    TokenCounting,
     apply_stop,
 )
 from shipwise.models.constrained import TokenTrie, prefix_constraint
@@ -102,6 +103,12 @@ class LocalGenerator:
             tokenizer.pad_token = tokenizer.eos_token
         self._tokenizer = tokenizer
         return tokenizer
+
+    def token_counting(self) -> TokenCounting:
+        """The tokenizer's own counts and its chat template's framing (no weights loaded)."""
+        from shipwise.models.tokens import hf_counting
+
+        return hf_counting(self.tokenizer(), self._info.name, self.context_window())
 
     def context_window(self) -> int | None:
         """The model's longest input in tokens, from its config (None when it does not say)."""

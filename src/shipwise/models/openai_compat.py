@@ -20,6 +20,7 @@ from shipwise.models.base import (
     ModelInfo,
     Price,
     ProgressCallback,
+    TokenCounting,
     apply_stop,
 )
 from shipwise.tasks.example import Messages
@@ -60,6 +61,13 @@ class OpenAIGenerator:
     @property
     def info(self) -> ModelInfo:
         return self._info
+
+    constrains = False  # the chat-completions protocol cannot restrict an answer to a list
+
+    def token_counting(self) -> TokenCounting:
+        from shipwise.models.tokens import hosted_counting
+
+        return hosted_counting()
 
     def client(self) -> OpenAI:
         if self._client is None:

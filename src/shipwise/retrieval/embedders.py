@@ -27,8 +27,13 @@ QUERY_BACKENDS = ("onnx", "torch")
 
 @runtime_checkable
 class Embedder(Protocol):
+    """Texts to unit vectors. ``spent_usd``: what its calls have been billed so far."""
+
     @property
     def name(self) -> str: ...
+
+    @property
+    def spent_usd(self) -> float: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32, rows of unit length."""
@@ -76,6 +81,8 @@ class SentenceTransformerEmbedder:
     @property
     def name(self) -> str:
         return self._name
+
+    spent_usd = 0.0  # local compute: costed by time, not billed
 
     def model(self) -> SentenceTransformer:
         if self._model is None:
@@ -145,6 +152,8 @@ class HashingEmbedder:
     @property
     def name(self) -> str:
         return self._name
+
+    spent_usd = 0.0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

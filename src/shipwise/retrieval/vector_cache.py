@@ -47,6 +47,10 @@ class CachedEmbedder:
     def name(self) -> str:
         return self.inner.name
 
+    @property
+    def spent_usd(self) -> float:
+        return self.inner.spent_usd
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         stored = self._load() if self._vectors is None else self._vectors
         keys = [text_key(t) for t in texts]

@@ -1,4 +1,4 @@
-"""Strategies: each turns a Task into a Predictor (prompt, rag, finetune)."""
+"""Strategies: the arms of the study, each turning a Task into a Predictor."""
 
 from shipwise.strategies.base import Predictor, Rendered, Setup, SetupContext, Strategy
 

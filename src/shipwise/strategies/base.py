@@ -1,7 +1,9 @@
-"""The Strategy seam: setup (index build, training: measured and costed apart) -> a Predictor.
+"""The Strategy seam: what an arm is, and its setup (measured and costed apart) -> a Predictor.
 
-A Predictor only decides what each example's prompt is and which generator answers it; the
-runner does generation, caching, scoring and logging the same way for every arm.
+A Strategy says everything the runner, the change planner and the decision need to know about
+it through ``info`` (an :class:`ArmInfo`, from the arm's config); nothing outside an arm's own
+module reads its name. A Predictor only decides what each example's prompt is and which
+generator answers it; the runner generates, caches, scores and logs the same way for every arm.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from shipwise.errors import ConfigError
 from shipwise.models.base import GenerationSettings, Generator
 from shipwise.retrieval.embedders import Embedder
 from shipwise.tasks.example import Example, Message, Messages
@@ -31,6 +34,56 @@ class Predictor(Protocol):
     def generator(self) -> Generator: ...
 
     def render(self, examples: Sequence[Example]) -> list[Rendered]: ...
+
+
+@dataclass(frozen=True)
+class Billing:
+    """What a hosted fine-tune would bill: its tokenizer spec, epochs and price."""
+
+    model: str
+    tokenizer: str  # a hosted_cost tokenizer spec: tiktoken:<enc>, hf:<path> or approx
+    n_epochs: int | str  # an int or "auto"
+    usd_per_1m_tokens: float
+    max_tokens_per_example: int
+
+
+@dataclass(frozen=True)
+class TrainingLimits:
+    """What a tuned arm's training data must fit, for data validation before any spend.
+
+    ``max_tokens``: examples longer than this are cut in training. ``billing``: the hosted
+    job's tokenizer spec, epochs and price, when a provider bills the training tokens.
+    """
+
+    max_tokens: int | None = None
+    billing: Billing | None = None
+
+
+@dataclass(frozen=True)
+class ArmInfo:
+    """What an arm is and what its setup builds from which inputs, as its config declares it.
+
+    - ``kind``: the family (prompt, rag, finetune, ...), whatever the run calls the arm.
+    - ``simplicity``: its place in the simplicity order (lower is simpler); the decision breaks
+      ties in quality and cost towards the simpler arm.
+    - ``shippable``: False for a floor the other arms are measured against (never shipped).
+    - ``index``: setup syncs a retrieval index over the task's documents.
+    - ``demos``: each prompt carries demonstrations drawn from the train split.
+    - ``learns``: what setup learns from train and val ("the adapter", "the classifier"), or
+      None; a change to either, or to any setting, redoes it and every answer.
+    - ``general``: a language model that answers general questions, so the regression split
+      (the forgetting check) applies.
+    - ``training``: limits of its training data, for validation (None when it does not train).
+    """
+
+    kind: str
+    simplicity: int
+    shippable: bool = True
+    index: bool = False
+    demos: bool = False
+    learns: str | None = None
+    general: bool = True
+    training: TrainingLimits | None = None
 
 
 def _ignore(*args: Any) -> None:
@@ -61,7 +114,7 @@ class SetupContext:
         return self._embedder
 
     def cached_embedder(self) -> Embedder:
-        """The embedder with its vectors kept on disk per text (demonstration selection)."""
+        """The embedder with its vectors kept on disk per text (demonstrations, neighbours)."""
         from shipwise.retrieval.vector_cache import CachedEmbedder
 
         return CachedEmbedder(self.embedder, self.root / "embeddings")
@@ -75,6 +128,8 @@ class Setup:
     embedder); the runner adds compute time at the model's hourly price. ``build_s`` is the
     compute a setup from nothing takes, when this one reused a cache (a synced index, a saved
     adapter): a refresh pays that, so the setup is costed at it rather than at the reuse.
+    ``baseline`` is the model the arm started from when it changed it (a fine-tune): the
+    regression split goes to it too, for the forgetting check.
     """
 
     predictor: Predictor
@@ -82,17 +137,41 @@ class Setup:
     metrics: Mapping[str, float] = field(default_factory=dict)
     cost_usd: float = 0.0
     build_s: float | None = None
+    baseline: Generator | None = None
 
 
 @runtime_checkable
 class Strategy(Protocol):
+    """An arm of the study: one module and one YAML, chosen by ``_target_``."""
+
     @property
     def name(self) -> str: ...
+
+    @property
+    def info(self) -> ArmInfo: ...
+
+    def not_applicable(self, task: Task) -> str | None:
+        """Why this arm cannot run on ``task`` (one line), or None when it can."""
+        ...
 
     def setup(self, task: Task, context: SetupContext) -> Setup: ...
 
 
 CONTEXT_PLACES = ("user", "system")
+
+
+def check_arm(name: str, kind: str, simplicity: int) -> None:
+    """The identity every arm's config gives, checked the same way for every arm."""
+    if not str(name).strip():
+        raise ConfigError("the arm has no name", where="strategy.name")
+    if not str(kind).strip():
+        raise ConfigError("the arm has no kind", where="strategy.kind")
+    if not isinstance(simplicity, int) or isinstance(simplicity, bool) or simplicity < 0:
+        raise ConfigError(
+            f"simplicity must be a whole number >= 0, got {simplicity!r}",
+            where="strategy.simplicity",
+            fix="lower is simpler: ties in quality and cost go to the simplest arm",
+        )
 
 
 def render_chat(

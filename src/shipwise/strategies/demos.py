@@ -1,7 +1,8 @@
 """Choosing few-shot demonstrations from the train split: fixed, seeded random, or most similar.
 
-Shared by the prompt and RAG arms. Demonstrations only ever come from the pool given here
-(the train split), never from the examples being answered.
+Demonstrations only ever come from the pool given here (the train split), and never include
+the example being answered: when a tuned arm renders its own training rows, a train example
+is not shown itself as a demonstration (it would teach copying).
 """
 
 from __future__ import annotations
@@ -28,18 +29,10 @@ class DemoSelector:
         embedder: Embedder | None = None,
         demo_ids: Sequence[str] | None = None,
     ) -> None:
-        if k < 0:
-            raise ConfigError("k cannot be negative", where="strategy.k")
-        if selection not in SELECTIONS:
-            raise ConfigError(
-                f"unknown demo selection {selection!r}",
-                where="strategy.selection",
-                fix=f"use one of {', '.join(SELECTIONS)}",
-            )
         if k > len(pool):
             raise ConfigError(
                 f"k={k} demonstrations asked for, the train split has {len(pool)}",
-                where="strategy.k",
+                where="strategy.demos.k",
             )
         self.k, self.selection = k, selection
         self.pool = list(pool)
@@ -62,18 +55,21 @@ class DemoSelector:
         if missing:
             raise ConfigError(
                 f"demo ids not in the train split: {', '.join(missing)}",
-                where="strategy.demo_ids",
+                where="strategy.demos.demo_ids",
             )
         return [by_id[i] for i in ids]
 
     def select(self, examples: Sequence[Example]) -> list[list[Example]]:
         """Demonstrations per example; the most similar goes last, nearest the question."""
         if self._matrix is None or self._embedder is None:
-            return [list(self._fixed) for _ in examples]
+            return [[d for d in self._fixed if d.id != e.id] for e in examples]
         queries = self._embedder.embed([e.user_text for e in examples])  # (n, dim)
         scores = queries @ self._matrix.T  # (n, pool)
+        position = {d.id: i for i, d in enumerate(self.pool)}
         chosen = []
-        for row in scores:
+        for example, row in zip(examples, scores, strict=True):
+            if example.id in position:
+                row[position[example.id]] = -np.inf  # never its own demonstration
             top = np.argsort(-row, kind="stable")[: self.k]
             chosen.append([self.pool[i] for i in reversed(top)])
         return chosen

@@ -43,6 +43,12 @@ class Example:
         """The last user message: the input a person would read in a predictions table."""
         return last_user_text(self.prompt)
 
+    @property
+    def alternatives(self) -> list[str]:
+        """Other gold answers the record lists (SQuAD-style ``metadata.answers``)."""
+        answers = self.metadata.get("answers") or []
+        return [str(a) for a in answers if str(a) != self.reference]
+
     def has_system(self) -> bool:
         return any(m.role == "system" for m in self.prompt)
 

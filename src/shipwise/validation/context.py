@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from shipwise.cache import atomic_write_text, content_key
+from shipwise.config import instantiate_node
 from shipwise.errors import ConfigError
+from shipwise.models.base import Generator
+from shipwise.strategies.base import Strategy, TrainingLimits
 from shipwise.tasks.docs import read_documents
 from shipwise.tasks.task import OutputSpec, resolve_data_dir
-from shipwise.validation.model import Context, Finding, HostedPricing, Report, Tokens
+from shipwise.validation.model import Context, Finding, Report, Tokens
 from shipwise.validation.run import validate_files
 
 SPLIT_FILES = ("train", "val", "test", "regression", "redteam")
@@ -33,78 +37,41 @@ def task_files(folder: Path) -> dict[str, Path]:
 
 
 def context_from_config(plain: Mapping[str, Any], folder: Path | None) -> Context:
-    """The checks' context from a composed config (task, model, strategy groups)."""
-    read = _settings_read(plain)
-    output = OutputSpec(**(read["output"] or {}))
-    hosted = read["hosted"] or {}
-    pricing = None
-    if hosted:
-        pricing = HostedPricing(
-            model=str(hosted.get("base_model", "")),
-            tokenizer=str(hosted.get("tokenizer", "approx")),
-            n_epochs=hosted.get("n_epochs", "auto"),
-            usd_per_1m_tokens=float(hosted.get("usd_per_1m_training_tokens", 0.0)),
-            max_tokens_per_example=int(hosted.get("max_tokens_per_example", 65536)),
-        )
+    """The checks' context from a composed config: the task, the model, the arm's training."""
+    limits = _training(plain)
     return Context(
-        output=output,
-        tokens=model_tokens(read["model"] or {}),
-        max_length=read["max_length"],
+        output=OutputSpec(**((plain.get("task") or {}).get("output") or {})),
+        tokens=model_tokens(plain.get("model") or {}),
+        max_length=limits.max_tokens if limits else None,
         documents=read_documents(folder / "docs") if folder else (),
-        hosted=pricing,
+        hosted=limits.billing if limits else None,
     )
+
+
+def _training(plain: Mapping[str, Any]) -> TrainingLimits | None:
+    """The arm's training limits, as the arm itself declares them (None: it does not train)."""
+    if not plain.get("strategy"):
+        return None
+    strategy: Strategy = instantiate_node(plain["strategy"], "strategy")
+    return strategy.info.training
 
 
 def _settings_read(plain: Mapping[str, Any]) -> dict[str, Any]:
     """The only config values validation reads: what its cached results are keyed by."""
-    strategy = plain.get("strategy") or {}
+    limits = _training(plain)
     return {
         "output": (plain.get("task") or {}).get("output"),
         "model": plain.get("model"),
-        "max_length": (strategy.get("lora") or {}).get("max_length"),
-        "hosted": strategy.get("hosted"),
+        "training": asdict(limits) if limits is not None else None,
     }
 
 
 def model_tokens(model: Mapping[str, Any]) -> Tokens | None:
     """Token counting with the configured model's tokenizer (None when there is no model)."""
-    target = str(model.get("_target_", ""))
-    if target.endswith("LocalGenerator"):
-        from hydra.utils import instantiate
-
-        generator = instantiate(dict(model))
-        return hf_tokens(generator.tokenizer(), generator.info.name, generator.context_window())
-    if target.endswith("OpenAIGenerator"):
-        from shipwise.finetune.hosted_cost import load_counter
-
-        count, used = load_counter(str(model.get("tokenizer", "tiktoken:o200k_base")))
-        return Tokens(used, lambda texts: [count(t) for t in texts], per_message=3, per_example=3)
-    return None
-
-
-def hf_tokens(tokenizer: Any, name: str, context_window: int | None) -> Tokens:
-    """A Hugging Face tokenizer's batch encoding, and its chat template's framing measured."""
-
-    def count_batch(texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
-
-    per_message, per_example = 0, 0
-    if getattr(tokenizer, "chat_template", None):
-        # Empty contents leave only the framing; two more turns give the per-message share.
-        def framing(roles: Sequence[str]) -> int:
-            messages = [{"role": r, "content": ""} for r in roles]
-            text = tokenizer.apply_chat_template(messages, tokenize=False)
-            return count_batch([text])[0]
-
-        # Both probes carry a system message, so templates that add a default one when there
-        # is none are measured the same way in each.
-        three = framing(["system", "user", "assistant"])
-        five = framing(["system", "user", "assistant", "user", "assistant"])
-        per_message = max(1, (five - three) // 2)
-        per_example = max(0, three - 3 * per_message)
-    return Tokens(name, count_batch, per_message, per_example, context_window)
+    if not model.get("_target_"):
+        return None
+    generator: Generator = instantiate_node(model, "model")
+    return generator.token_counting()
 
 
 def validate_cached(
@@ -149,7 +116,7 @@ def _cached(path: Path, target: str) -> Report | None:
 
 def resolve_target(target: str, overrides: Sequence[str]) -> tuple[Path, dict[str, Path], Any]:
     """(folder, files, composed config) for a task name, a task folder or a JSONL file."""
-    from shipwise.decide_cli import compose
+    from shipwise.config import compose
 
     given = Path(target).expanduser()
     if given.is_file() or given.suffix == ".jsonl":
@@ -172,8 +139,7 @@ def resolve_target(target: str, overrides: Sequence[str]) -> tuple[Path, dict[st
 
 def _task_of_folder(folder: Path, plain: Mapping[str, Any]) -> dict[str, Any]:
     """The task config whose data is this folder, if any (for its output spec)."""
-    from shipwise.config import config_dir
-    from shipwise.decide_cli import compose
+    from shipwise.config import compose, config_dir
 
     for yaml in sorted((config_dir() / "task").glob("*.yaml")):
         try:

@@ -8,10 +8,12 @@ validates in bounded memory, and report their findings and statistics at the end
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
+from shipwise.models.base import TokenCounting
+from shipwise.strategies.base import Billing
 from shipwise.tasks.docs import Document
 from shipwise.tasks.example import Message, last_user_text
 from shipwise.tasks.task import OutputSpec
@@ -73,35 +75,9 @@ class Record:
         return self.messages[-1].content
 
 
-# Token counts for a batch of texts (the tokenizer's batch encoding, no special tokens).
-CountBatch = Callable[[list[str]], list[int]]
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """The chosen model's tokenizer as validation needs it.
-
-    An example's token count is the sum of its messages' content tokens, plus
-    ``per_message`` for each message and ``per_example`` once: the chat template's fixed
-    framing, measured from the template itself.
-    """
-
-    name: str
-    count_batch: CountBatch
-    per_message: int = 0
-    per_example: int = 0
-    context_window: int | None = None
-
-
-@dataclass(frozen=True)
-class HostedPricing:
-    """What the hosted fine-tune would bill: its tokenizer spec, epochs and price."""
-
-    model: str
-    tokenizer: str  # a hosted_cost tokenizer spec: tiktoken:<enc>, hf:<path> or approx
-    n_epochs: int | str  # an int or "auto"
-    usd_per_1m_tokens: float
-    max_tokens_per_example: int
+# The model's token counting and a hosted fine-tune's billing, as validation calls them.
+Tokens = TokenCounting
+HostedPricing = Billing
 
 
 @dataclass(frozen=True)

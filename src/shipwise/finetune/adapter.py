@@ -1,0 +1,164 @@
+"""The lora backend: a LoRA adapter trained on the arm's rendered rows, cached by its inputs.
+
+The adapter is keyed by everything that shaped it: the base weights, the rendered train and
+val rows (so a change of instruction, demonstrations or retrieved passages retrains), every
+setting, the decoding settings of the epoch checks and the metric they score. A re-run with
+the same inputs loads it from ``<paths.cache>/adapters/<key>`` and does not train; a parallel
+sweep's other run training the same adapter is waited for, then loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipwise.cache import content_key, staged_folder
+from shipwise.errors import ConfigError
+from shipwise.finetune.base import TrainRow, Tuned, TuningData
+from shipwise.finetune.lora import Encoded, LoraSettings, TrainReport, encode, train_lora
+from shipwise.locks import exclusive
+from shipwise.models.base import Generator
+from shipwise.strategies.base import SetupContext, TrainingLimits
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+
+    from shipwise.models.local import LocalGenerator
+
+REPORT_FILE = "shipwise.json"
+
+
+@dataclass(frozen=True)
+class LoraBackend(LoraSettings):
+    """LoRA on the run's own local model (peft); the recipe's fields are :class:`LoraSettings`.
+
+    ``val_sample`` val rows are answered after every epoch with the run's decoding settings and
+    scored with the task's metric, to keep the best epoch (0 = by val loss only).
+    """
+
+    train_size: int | None = None  # a seeded subset of the train split (None = all of it)
+    val_sample: int = 64
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.train_size is not None and self.train_size < 1:
+            raise ConfigError(
+                "train_size must be positive or null", where="strategy.backend.train_size"
+            )
+        if self.val_sample < 0:
+            raise ConfigError("val_sample cannot be negative", where="strategy.backend.val_sample")
+
+    def limits(self) -> TrainingLimits:
+        return TrainingLimits(max_tokens=self.max_length)
+
+    def recipe(self) -> LoraSettings:
+        """The training settings alone (the config sets ``seed`` to the run's seed)."""
+        fields = {k: v for k, v in asdict(self).items() if k not in ("train_size", "val_sample")}
+        return LoraSettings(**fields)
+
+    def tune(self, base: Generator, data: TuningData, context: SetupContext) -> Tuned:
+        from shipwise.models.local import LocalGenerator
+
+        if not isinstance(base, LocalGenerator):
+            raise ConfigError(
+                f"the lora backend trains a local model, and {base.info.name!r} is not one",
+                where="strategy.backend",
+                fix="use a local model (model=smollm2 or model=hf), or strategy/backend=hosted",
+            )
+        recipe = self.recipe()
+        key = content_key(
+            base.info.fingerprint,
+            [_row_key(r) for r in data.train],
+            [_row_key(r) for r in data.val],
+            asdict(recipe),
+            self.val_sample,
+            asdict(context.settings),
+            data.metric,
+        )[:24]
+        folder = context.root / "adapters" / key
+        with exclusive(folder, "training this adapter"):
+            cached = (folder / REPORT_FILE).is_file()
+            if cached:
+                model, summary = _load_adapter(base, folder)
+            else:
+                model, summary = self._train(base, data, recipe, context, folder)
+        context.log_artifacts(folder, "adapter")
+        tuned = base.with_model(model, f"{base.info.name}+lora", f"{base.info.fingerprint}+{key}")
+        return Tuned(
+            generator=tuned,
+            baseline=base,
+            params={"backend": "lora", "adapter": key, "adapter_cached": cached},
+            metrics=summary,
+            # A cached adapter cost its training once; a refresh retrains, so it is that cost.
+            build_s=float(summary.get("train/wall_s", 0.0)) if cached else None,
+        )
+
+    def _train(
+        self,
+        base: LocalGenerator,
+        data: TuningData,
+        recipe: LoraSettings,
+        context: SetupContext,
+        folder: Path,
+    ) -> tuple[Any, dict[str, float]]:
+        _, tokenizer = base.load()
+        end = int(base.end_token())
+
+        def encoded(rows: Sequence[TrainRow]) -> list[Encoded]:
+            items = [(r.id, base.render(r.messages), r.reference) for r in rows]
+            return encode(tokenizer, items, end, recipe.max_length)
+
+        sample = list(data.val)
+        random.Random(context.seed + 1).shuffle(sample)
+        sample = sample[: self.val_sample]
+
+        def evaluate(model: PeftModel) -> float:
+            if not sample:
+                return 0.0
+            probe = base.with_model(model, "in training", "")  # type: ignore[arg-type]
+            answers = probe.generate([r.messages for r in sample], context.settings)
+            scores = [data.score(a.text, r) for a, r in zip(answers, sample, strict=True)]
+            return sum(scores) / len(scores)
+
+        report = train_lora(
+            base.fresh_model(),
+            encoded(data.train),
+            encoded(data.val),
+            recipe,
+            pad_id=int(tokenizer.pad_token_id),
+            evaluate=evaluate if self.val_sample else None,
+            on_metrics=context.log_metrics,
+        )
+        summary = report.summary()
+        _save_adapter(report, folder, summary, {"train_ids": [r.id for r in data.train]})
+        return report.model.merge_and_unload(), summary
+
+
+def _row_key(row: TrainRow) -> list[Any]:
+    return [row.id, [m.as_dict() for m in row.messages], row.reference]
+
+
+def _save_adapter(
+    report: TrainReport, folder: Path, summary: Mapping[str, float], extra: Mapping[str, Any]
+) -> None:
+    """The adapter and its training report, written whole or not at all."""
+    with staged_folder(folder) as staging:
+        report.model.save_pretrained(str(staging))
+        record = {
+            "summary": dict(summary),
+            "epochs": [asdict(e) for e in report.epochs],
+            **extra,
+        }
+        (staging / REPORT_FILE).write_text(json.dumps(record, indent=1))
+
+
+def _load_adapter(base: LocalGenerator, folder: Path) -> tuple[Any, dict[str, float]]:
+    from peft import PeftModel
+
+    model = PeftModel.from_pretrained(base.fresh_model(), str(folder))
+    record = json.loads((folder / REPORT_FILE).read_text())
+    return model.merge_and_unload(), {k: float(v) for k, v in record["summary"].items()}

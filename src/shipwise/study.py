@@ -1,0 +1,63 @@
+"""The study's last step: decide from the arms' MLflow runs, write the report, log it.
+
+Shared by ``shipwise -m`` (at the end of the sweep) and ``shipwise-decide``; no model runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from shipwise.decision_types import Constraints, DecisionConfig
+from shipwise.errors import ConfigError, ShipwiseError
+
+
+def decision_config(plain: Mapping[str, Any], seed: int) -> DecisionConfig:
+    """The ``decision`` config group as a DecisionConfig (unknown keys named, not a TypeError)."""
+    values = dict(plain)
+    try:
+        constraints = Constraints(**(values.pop("constraints", None) or {}))
+        values["expected_arms"] = tuple(values.get("expected_arms") or ())
+        return DecisionConfig(**values, constraints=constraints, seed=seed)
+    except TypeError as exc:
+        raise ConfigError(
+            f"the decision config does not fit: {exc}",
+            where="decision",
+            fix="see conf/decision/default.yaml for its keys",
+        ) from None
+
+
+def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None) -> Path:
+    """Decide from MLflow runs, write and log the report; returns the report folder."""
+    from shipwise.decision import decide
+    from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
+    from shipwise.report import decision_table, print_table, write_decision_report
+    from shipwise.tasks.task import load_task_config
+    from shipwise.tracking import TrackingConfig, flatten, tracked_run
+
+    task = load_task_config(plain["task"], plain["paths"]["data"])
+    tracking = TrackingConfig(**plain["tracking"])
+    runs = latest_arm_runs(tracking, run_ids)
+    if not runs:
+        raise ShipwiseError(
+            f"no finished runs of task {task.name!r} in {tracking.uri}",
+            where=f"experiment {tracking.experiment!r}",
+            fix=f"run the study first: shipwise -m task={task.name}",
+        )
+    current = task.fingerprints()
+    evidence = [evidence_from_run(tracking, run, current) for run in runs]
+    decision = decide(evidence, decision_config(plain["decision"], plain["seed"]), task.name)
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
+    out_dir = Path(plain["paths"]["cache"]).expanduser().resolve() / "decisions" / stamp
+    files = write_decision_report(decision, evidence, out_dir)
+    tags = {DECISION_TAG: "true", "task": task.name, "ship": decision.ship or "none"}
+    with tracked_run(tracking, f"decision {stamp}", tags) as tracked:
+        tracked.log_params(flatten({"decision": plain["decision"]}))
+        tracked.log_params({"arms": ", ".join(e.run_id for e in evidence)})
+        tracked.log_metrics({f"monthly_usd.{a.name}": a.monthly_usd for a in decision.arms})
+        tracked.log_artifacts(out_dir)
+    print_table(decision_table(decision))
+    print(f"report: {files['markdown']}")
+    return out_dir
