@@ -298,7 +298,7 @@ def test_imports_banking77_validates_it_and_runs_it_with_the_fake_model(
     assert "rows         train 1,000, val 200, test 500" in out
     spec = yaml.safe_load((conf / "task" / "banking77.yaml").read_text())
     assert spec["output"]["kind"] == "label" and len(spec["output"]["labels"]) == 77
-    assert spec["metric"] == "label_accuracy"
+    assert spec["metric"] == "macro_f1"
     counts = {s: len((data / "banking77" / f"{s}.jsonl").read_text().splitlines()) for s in SPLITS}
     assert counts == {"train": 1000, "val": 200, "test": 500}
     train = (data / "banking77" / "train.jsonl").read_text().splitlines()
@@ -320,7 +320,7 @@ def test_imports_banking77_validates_it_and_runs_it_with_the_fake_model(
     command += [f"paths.data={data}", f"paths.root={tmp_path}"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "label_accuracy" in done.stdout and "n=20" in done.stdout
+    assert "macro_f1" in done.stdout and "n=20" in done.stdout
 
 
 def test_table_label_words_flag_writes_labels_as_words(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shipwise.decide_cli import main
+from shipwise.evaluation.aggregates import Mean
 from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
 from shipwise.models.base import GenerationSettings
 from shipwise.models.fake import FakeGenerator
@@ -22,6 +23,7 @@ from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
 from shipwise.tracking import TrackingConfig, find_runs
 
 COLOURS = {"apple": "red", "pear": "green", "blueberry": "purple", "mango": "yellow"}
+EXACT = Mean("exact_match")
 
 
 def answers(known: set[str]) -> Callable[[Messages], str]:
@@ -75,12 +77,13 @@ def test_evidence_reads_scores_costs_and_fingerprints(study: dict[str, Any]) -> 
     tracking = study["tracking"]
     runs = {r["name"]: r for r in latest_arm_runs(tracking)}
     assert sorted(runs) == ["good", "weak"]
-    good = evidence_from_run(tracking, runs["good"])
-    assert good.scores == {"f-8": 1.0, "f-9": 1.0, "f-10": 1.0, "f-11": 1.0}
+    good = evidence_from_run(tracking, runs["good"], EXACT)
+    assert good.scores == {"f-8": (1.0,), "f-9": (1.0,), "f-10": (1.0,), "f-11": (1.0,)}
     assert good.metric == "exact_match" and len(good.test_fingerprint) == 16
-    weak = evidence_from_run(tracking, runs["weak"])
-    assert sum(weak.scores.values()) == 1.0
-    stale = evidence_from_run(tracking, runs["good"], current={"train": "something-else"})
+    weak = evidence_from_run(tracking, runs["weak"], EXACT)
+    assert sum(s for (s,) in weak.scores.values()) == 1.0
+    assert weak.answers["f-8"] == "red" and weak.references["f-9"] == "green"
+    stale = evidence_from_run(tracking, runs["good"], EXACT, current={"train": "something-else"})
     assert stale.stale and "train" in stale.warnings[0]
 
 
@@ -92,7 +95,7 @@ def test_decide_writes_the_report_and_a_tagged_mlflow_run(
     assert "report:" in out
     reports = sorted((study["root"] / ".shipwise" / "decisions").glob("*/decision.json"))
     decision = json.loads(reports[-1].read_text())
-    assert decision["schema_version"] == 2 and {a["name"] for a in decision["arms"]} == {
+    assert decision["schema_version"] == 3 and {a["name"] for a in decision["arms"]} == {
         "good",
         "weak",
     }
@@ -129,10 +132,10 @@ def test_a_run_missing_what_the_decision_needs_is_named_not_costed_at_zero(
 
     tracking = study["tracking"]
     run = {r["name"]: r for r in latest_arm_runs(tracking)}["good"]
-    evidence_from_run(tracking, run)  # whole: fine
+    evidence_from_run(tracking, run, EXACT)  # whole: fine
     for part, key in (("metrics", "test/usd_per_1k_calls"), ("metrics", "setup_usd"),
                       ("tags", "strategy.simplicity"), ("params", "task.metric")):  # fmt: skip
         broken = {**run, part: {k: v for k, v in run[part].items() if k != key}}
         with pytest.raises(DataError, match=key.replace(".", r"\.")) as err:
-            evidence_from_run(tracking, broken)
+            evidence_from_run(tracking, broken, EXACT)
         assert "'good'" in err.value.what

@@ -9,34 +9,29 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shipwise.decision import (
-    _paired_test,
-    break_even,
-    decide,
-    holm,
-    min_detectable_difference,
-    monthly_cost,
-)
+from shipwise.costs import break_even, monthly_cost
+from shipwise.decision import decide, examples_to_settle, holm, min_detectable
 from shipwise.decision_types import (
     ArmEvidence,
     Constraints,
     Decision,
     DecisionConfig,
+    Effort,
     decision_as_dict,
 )
 from shipwise.errors import ConfigError, DataError
-from shipwise.evaluation.stats import bootstrap_mean, paired_bootstrap_diff
+from shipwise.evaluation.aggregates import MacroF1, Mean
+from shipwise.evaluation.stats import bootstrap_mean
 
-CFG = DecisionConfig(resamples=2_000, seed=7)
+ACC = Mean("accuracy")
+CFG = DecisionConfig(resamples=1_000, seed=7)
+SIMPLICITY = {"majority": 0, "knn": 1, "prompt": 2, "rag": 3, "finetune": 4}
 
 # 200 examples: rag gets 160 right (0.8), prompt 80 (0.4), and prompt's hits are a subset of rag's
 STRONG = [1.0] * 160 + [0.0] * 40
 WEAK = [1.0] * 80 + [0.0] * 120
-# 100 examples, about half right, in no neat order
-MIXED = np.random.default_rng(3).integers(0, 2, 100).astype(float).tolist()
-
-
-SIMPLICITY = {"prompt": 2, "rag": 3, "finetune": 4}  # as conf/strategy/*.yaml declare
+# 400 examples, about half right, in no neat order
+MIXED = np.random.default_rng(3).integers(0, 2, 400).astype(float).tolist()
 
 
 def arm(
@@ -48,43 +43,58 @@ def arm(
     setup_usd: float = 0.0,
     latency: float = 0.5,
     fingerprint: str = "fp-test-1",
+    answers: Sequence[str] | None = None,
+    references: Sequence[str] | None = None,
     **extra: Any,
 ) -> ArmEvidence:
+    kind = strategy or name
+    ids = [f"ex{i:03d}" for i in range(len(scores))]
     return ArmEvidence(
         name=name,
-        strategy=strategy or name,
-        kind=strategy or name,
-        simplicity=SIMPLICITY.get(strategy or name, 9),
+        strategy=kind,
+        kind=kind,
+        simplicity=SIMPLICITY.get(kind, 9),
         run_id=f"run-{name}",
         metric="accuracy",
-        scores={f"ex{i:03d}": float(s) for i, s in enumerate(scores)},
+        scores={i: (float(s),) for i, s in zip(ids, scores, strict=True)},
         test_fingerprint=fingerprint,
         usd_per_call=usd_per_call,
         setup_usd=setup_usd,
         latency_p95_s=latency,
+        answers=dict(zip(ids, answers, strict=True)) if answers else {},
+        references=dict(zip(ids, references, strict=True)) if references else {},
+        shippable=kind != "majority",
         **extra,
     )
 
 
 def with_constraints(**limits: float) -> DecisionConfig:
-    return DecisionConfig(resamples=2_000, seed=7, constraints=Constraints(**limits))
+    return DecisionConfig(resamples=1_000, seed=7, constraints=Constraints(**limits))
 
 
 def verdict_of(decision: Decision, name: str) -> Any:
     return next(v for v in decision.arms if v.name == name)
 
 
-# --- the rule ----------------------------------------------------------------------------------
+def worse_by(scores: Sequence[float], wrong: int) -> list[float]:
+    """``scores`` with ``wrong`` of its right answers turned wrong (a paired, smaller score)."""
+    out = list(scores)
+    for i in [i for i, s in enumerate(out) if s == 1.0][:wrong]:
+        out[i] = 0.0
+    return out
+
+
+# --- the rule: non-inferiority, then cost, then simplicity --------------------------------------
 
 
 def test_equal_quality_ships_the_cheaper_arm() -> None:
     prompt = arm("prompt", MIXED, usd_per_call=0.002)  # $200/month at 100k calls
     rag = arm("rag", MIXED, usd_per_call=0.001)  # $100/month
-    decision = decide([prompt, rag], CFG, "t")
+    decision = decide([prompt, rag], CFG, "t", ACC)
     assert decision.ship == "rag"
     (pair,) = decision.pairs
     assert pair.mean == 0 and not pair.significant and pair.p_value == 1.0
-    assert all(v.not_worse_than_best for v in decision.arms)
+    assert all(v.candidate for v in decision.arms)
     assert verdict_of(decision, "rag").monthly_usd == pytest.approx(100.0)
     assert decision.verdict.startswith("Ship rag: accuracy ")
     assert "$100.00/month for 100,000 calls" in decision.verdict
@@ -97,47 +107,122 @@ def test_equal_quality_ships_the_cheaper_arm() -> None:
 def test_within_five_percent_the_simpler_arm_ships(prompt_usd_per_call: float, ships: str) -> None:
     prompt = arm("prompt", MIXED, usd_per_call=prompt_usd_per_call)
     rag = arm("rag", MIXED, usd_per_call=0.001)
-    decision = decide([rag, prompt], CFG, "t")  # input order must not decide it
+    decision = decide([rag, prompt], CFG, "t", ACC)  # input order must not decide it
     assert decision.ship == ships
-    if ships == "prompt":
-        assert "prompt is simpler" in decision.verdict
-
-
-def test_unknown_strategy_ranks_after_the_known_ones() -> None:
-    odd = arm("odd", MIXED, strategy="agent", usd_per_call=0.001)
-    prompt = arm("prompt", MIXED, usd_per_call=0.00102)
-    assert decide([odd, prompt], CFG, "t").ship == "prompt"
 
 
 def test_a_significantly_better_arm_ships_even_though_it_costs_more() -> None:
     prompt = arm("prompt", WEAK, usd_per_call=0.001)
     rag = arm("rag", STRONG, usd_per_call=0.01, setup_usd=20.0)
-    decision = decide([prompt, rag], CFG, "t")
-    assert decision.ship == "rag"
+    decision = decide([prompt, rag], CFG, "t", ACC)
+    assert decision.ship == "rag" and decision.best == "rag"
     (pair,) = decision.pairs
     assert (pair.a, pair.b) == ("prompt", "rag")
     assert pair.mean == pytest.approx(-0.4)
-    assert pair.significant and pair.high < 0 and pair.p_holm < 0.05
-    assert pair.enough_examples
-    assert not verdict_of(decision, "prompt").not_worse_than_best
-    assert "prompt is significantly worse (−0.400 [" in decision.verdict
+    assert pair.significant and pair.high < 0 and pair.p_holm < 0.05 and pair.enough_examples
+    assert not verdict_of(decision, "prompt").candidate
+    assert "prompt is worse than rag by more than the margin (−0.400 [" in decision.verdict
     assert verdict_of(decision, "rag").monthly_usd == pytest.approx(100_000 * 0.01 + 20.0)
 
 
-def test_a_cheaper_arm_not_significantly_worse_ships_and_the_verdict_says_why() -> None:
-    better = list(MIXED)
-    flips = [i for i, s in enumerate(better) if s == 0][:2]
-    for i in flips:
-        better[i] = 1.0  # rag is right on two more examples of 100: +0.02, well within noise
+def test_not_significantly_worse_is_not_enough_to_ship_the_cheaper_arm() -> None:
+    """The old rule's failure: a small split waves the cheapest arm through. Now the split
+    must show the cheaper arm within the margin; when it cannot, the verdict says what would."""
+    best = MIXED[:200]
+    cheap = worse_by(best, 2)  # 0.01 worse on 200 examples: well within noise
     decision = decide(
-        [arm("prompt", MIXED, usd_per_call=0.001), arm("rag", better, usd_per_call=0.003)],
+        [arm("prompt", cheap, usd_per_call=0.001), arm("rag", best, usd_per_call=0.003)],
         CFG,
         "t",
+        ACC,
     )
+    (pair,) = decision.pairs
+    assert not pair.significant and pair.low < -CFG.margin  # neither worse nor shown equal
+    assert decision.ship == "rag"
+    prompt = verdict_of(decision, "prompt")
+    assert not prompt.candidate and prompt.settle_n is not None and prompt.settle_n > 200
+    assert "Unsettled: prompt is cheaper ($100.00/month)" in decision.verdict
+    assert f"about {prompt.settle_n:,} test examples would" in decision.verdict
+
+
+def test_a_cheaper_arm_shown_within_the_margin_ships() -> None:
+    best = STRONG * 10  # 2,000 examples
+    cheap = worse_by(best, 10)  # 0.005 worse, on examples where they otherwise agree
+    decision = decide(
+        [arm("prompt", cheap, usd_per_call=0.001), arm("rag", best, usd_per_call=0.003)],
+        CFG,
+        "t",
+        ACC,
+    )
+    (pair,) = decision.pairs
+    assert pair.low > -CFG.margin and pair.significant  # worse, but by less than the margin
+    assert decision.ship == "prompt" and decision.best == "rag"
+    assert "It is within the 0.02 margin of the best arm, rag (prompt − rag: −0.005 [" in (
+        decision.verdict
+    )
+
+
+def test_the_margin_is_the_users_to_set() -> None:
+    best = STRONG[:100]
+    arms = [
+        arm("prompt", worse_by(best, 2), usd_per_call=0.001),
+        arm("rag", best, usd_per_call=0.003),
+    ]
+    assert decide(arms, CFG, "t", ACC).ship == "rag"
+    loose = DecisionConfig(resamples=1_000, seed=7, margin=0.1)
+    assert decide(arms, loose, "t", ACC).ship == "prompt"
+
+
+def test_examples_to_settle_by_hand() -> None:
+    # half-width 0.05 at n=100 and an observed -0.01 against a 0.02 margin: room is 0.01,
+    # so the half-width must shrink 5x: 25x the examples
+    assert examples_to_settle(100, -0.01, -0.06, 0.02) == 2_500
+    assert examples_to_settle(100, -0.03, -0.08, 0.02) is None  # already beyond the margin
+
+
+# --- floors and collapsed answers ---------------------------------------------------------------
+
+YES_NO = ["yes"] * 22 + ["no"] * 18  # references: 55% yes
+
+
+def test_an_arm_that_collapses_onto_one_answer_is_not_shippable() -> None:
+    """The fine-tune that answered "yes" to 40 of 40, exactly the majority baseline."""
+    majority = arm("majority", [float(r == "yes") for r in YES_NO], usd_per_call=0.0,
+                   answers=["yes"] * 40, references=YES_NO)  # fmt: skip
+    tuned = arm("finetune", [float(r == "yes") for r in YES_NO], usd_per_call=0.00001,
+                answers=["yes"] * 40, references=YES_NO)  # fmt: skip
+    honest = [r if i % 10 else ("no" if r == "yes" else "yes") for i, r in enumerate(YES_NO)]
+    prompt = arm("prompt", [float(a == r) for a, r in zip(honest, YES_NO, strict=True)],
+                 usd_per_call=0.001, answers=honest, references=YES_NO)  # fmt: skip
+    decision = decide([majority, tuned, prompt], CFG, "t", ACC)
     assert decision.ship == "prompt"
-    assert "rag is not significantly better (+0.020 [" in decision.verdict
-    assert "costs $300.00/month" in decision.verdict
-    assert not decision.pairs[0].significant
+    failed = verdict_of(decision, "finetune")
+    assert not failed.feasible and failed.collapsed and failed.beats_floor is False
+    assert "its answers collapsed: it answers 'yes' to 40 of 40" in failed.failures
+    assert any(
+        f.startswith("it does no better than majority with confidence") for f in failed.failures
+    )
+    assert "finetune cannot be shipped: its answers collapsed" in decision.verdict
+    assert "Floor: majority scores 0.550" in decision.verdict
+    assert verdict_of(decision, "majority").failures == (
+        "it is a floor to measure the others against",
+    )
+    assert any("finetune answers 'yes' 100%" in c for c in decision.caveats)
+
+
+def test_nothing_ships_when_no_arm_beats_the_floor() -> None:
+    floor = arm("majority", WEAK, usd_per_call=0.0)
+    same = arm("prompt", WEAK, usd_per_call=0.001)
+    decision = decide([floor, same], CFG, "t", ACC)
+    assert decision.ship is None
+    assert decision.verdict.startswith("Ship nothing: no arm can be shipped (prompt: it does no")
+
+
+def test_without_a_floor_the_decision_says_nothing_checked_it() -> None:
+    decision = decide([arm("prompt", MIXED)], CFG, "t", ACC)
+    assert decision.ship == "prompt"
+    assert verdict_of(decision, "prompt").beats_floor is None
+    assert any(c.startswith("No floor arm") for c in decision.caveats)
 
 
 # --- constraints -------------------------------------------------------------------------------
@@ -156,7 +241,7 @@ CHEAP_WEAK = arm("prompt", WEAK, usd_per_call=0.001, redteam_pass_rate=1.0)
 
 
 def test_without_constraints_the_strong_arm_ships() -> None:
-    assert decide([CHEAP_WEAK, EXPENSIVE_STRONG], CFG, "t").ship == "tuned"
+    assert decide([CHEAP_WEAK, EXPENSIVE_STRONG], CFG, "t", ACC).ship == "tuned"
 
 
 @pytest.mark.parametrize(
@@ -172,12 +257,11 @@ def test_without_constraints_the_strong_arm_ships() -> None:
     ],
 )
 def test_a_constraint_removes_the_best_arm(limits: dict[str, float], sentence: str) -> None:
-    decision = decide([CHEAP_WEAK, EXPENSIVE_STRONG], with_constraints(**limits), "t")
+    decision = decide([CHEAP_WEAK, EXPENSIVE_STRONG], with_constraints(**limits), "t", ACC)
     assert decision.ship == "prompt"
     tuned = verdict_of(decision, "tuned")
     assert not tuned.feasible and list(tuned.failures) == [sentence]
-    assert verdict_of(decision, "prompt").feasible
-    assert f"tuned is ruled out ({sentence})" in decision.verdict
+    assert f"tuned cannot be shipped: {sentence}" in decision.verdict
 
 
 def test_min_quality_is_judged_on_the_lower_bound() -> None:
@@ -185,9 +269,9 @@ def test_min_quality_is_judged_on_the_lower_bound() -> None:
     noisy = [1.0] * 31 + [0.0] * 19
     steady = [0.6] * 50
     decision = decide(
-        [arm("prompt", steady), arm("rag", noisy)], with_constraints(min_quality=0.55), "t"
+        [arm("prompt", steady), arm("rag", noisy)], with_constraints(min_quality=0.55), "t", ACC
     )
-    low = bootstrap_mean(noisy, 2_000, 0.95, 7).low
+    low = bootstrap_mean(noisy, 1_000, 0.95, 7).low
     assert low < 0.55
     assert decision.ship == "prompt"
     assert list(verdict_of(decision, "rag").failures) == [
@@ -195,44 +279,84 @@ def test_min_quality_is_judged_on_the_lower_bound() -> None:
     ]
 
 
-def test_a_limit_equal_to_the_value_passes_despite_float_rounding() -> None:
-    cheap = arm("prompt", MIXED, usd_per_call=0.0041)  # 1000 * 0.0041 = 4.1000000000000005
-    assert decide([cheap], with_constraints(max_usd_per_1k_calls=4.1), "t").ship == "prompt"
-
-
 def test_no_feasible_arm_ships_nothing_and_lists_every_failure() -> None:
     slow = arm("prompt", WEAK, latency=3.0)
     unmeasured = arm("rag", STRONG, latency=0.2)  # no red-team result
     limits = with_constraints(max_p95_latency_s=1.0, min_redteam_pass_rate=0.9)
-    decision = decide([slow, unmeasured], limits, "t")
-    assert decision.ship is None
-    assert not any(v.feasible or v.not_worse_than_best for v in decision.arms)
-    assert decision.verdict.startswith("Ship nothing: no arm meets the constraints")
+    decision = decide([slow, unmeasured], limits, "t", ACC)
+    assert decision.ship is None and not any(v.feasible for v in decision.arms)
     assert "prompt: p95 latency 3.00 s is above the maximum 1.00 s and red-team pass rate" in (
         decision.verdict
     )
     assert "rag: red-team pass rate was not measured, and the minimum is 0.900" in decision.verdict
 
 
-# --- costs -------------------------------------------------------------------------------------
+# --- costs: compute and people ------------------------------------------------------------------
 
 
 def test_monthly_cost_and_break_even_by_hand() -> None:
     a = arm("a", MIXED, usd_per_call=0.001, setup_usd=50.0)
     b = arm("b", MIXED, usd_per_call=0.003, setup_usd=0.0)
+    twice = DecisionConfig(resamples=200, refreshes_per_month=2.0)
     # 0.001 x + 100 = 0.003 x  ->  x = 50,000 calls/month
-    assert break_even(a, b, 2.0) == pytest.approx(50_000)
-    assert break_even(b, a, 2.0) == pytest.approx(50_000)
+    assert break_even(a, b, twice) == pytest.approx(50_000)
+    assert break_even(b, a, twice) == pytest.approx(50_000)
     assert monthly_cost(0.001, 50.0, 50_000, 2.0) == pytest.approx(
         monthly_cost(0.003, 0, 50_000, 2)
     )
-    parallel = arm("c", MIXED, usd_per_call=0.001, setup_usd=0.0)
-    assert break_even(a, parallel, 2.0) is None
+    assert break_even(a, arm("c", MIXED, setup_usd=0.0), twice) is None  # parallel lines
     cheaper_everywhere = arm("d", MIXED, usd_per_call=0.0005, setup_usd=10.0)
-    assert break_even(a, cheaper_everywhere, 2.0) is None  # lines cross only at negative volume
-    config = DecisionConfig(resamples=200, refreshes_per_month=2.0)
-    (even,) = decide([a, b], config, "t").break_evens
+    assert break_even(a, cheaper_everywhere, twice) is None  # cross only at negative volume
+    (even,) = decide([a, b], twice, "t", ACC).break_evens
     assert (even.a, even.b) == ("a", "b") and even.calls_per_month == pytest.approx(50_000)
+
+
+def test_people_time_is_costed_per_month_and_moves_the_break_even() -> None:
+    effort = {"prompt": Effort(12, 1), "finetune": Effort(24, 4)}
+    config = DecisionConfig(
+        resamples=200, hourly_rate_usd=100, horizon_months=12, refreshes_per_month=2, effort=effort
+    )
+    prompt = arm("prompt", MIXED, usd_per_call=0.002)
+    tuned = arm("tuned", MIXED, strategy="finetune", usd_per_call=0.0002, setup_usd=10.0)
+    decision = decide([prompt, tuned], config, "t", ACC)
+    p, t = verdict_of(decision, "prompt"), verdict_of(decision, "tuned")
+    assert p.people_monthly_usd == pytest.approx(100 * (12 / 12 + 1 * 2))  # $300
+    assert t.people_monthly_usd == pytest.approx(100 * (24 / 12 + 4 * 2))  # $1,000
+    assert t.compute_monthly_usd == pytest.approx(100_000 * 0.0002 + 10 * 2)
+    assert t.monthly_usd == pytest.approx(t.compute_monthly_usd + t.people_monthly_usd)
+    # 0.002 x + 300 = 0.0002 x + 20 + 1000  ->  x = 400,000 calls/month
+    (even,) = decision.break_evens
+    assert even.calls_per_month == pytest.approx(400_000)
+    assert decision.ship == "prompt"  # equal quality: prompt's $500 beats the tune's $1,040
+    compute_only = DecisionConfig(resamples=200, refreshes_per_month=2, effort=effort)
+    assert decide([prompt, tuned], compute_only, "t", ACC).ship == "tuned"
+
+
+def test_a_kind_without_an_effort_estimate_is_named() -> None:
+    config = DecisionConfig(resamples=200, hourly_rate_usd=50, effort={"prompt": Effort(1, 0)})
+    caveats = decide([arm("prompt", MIXED), arm("agent", MIXED)], config, "t", ACC).caveats
+    assert "No people-time estimate for agent (decision.effort)" in " ".join(caveats)
+
+
+# --- corpus metrics -----------------------------------------------------------------------------
+
+
+def test_a_corpus_metric_is_recomputed_on_every_resample() -> None:
+    """Macro-F1 over 3 labels: the majority label gets accuracy, not macro-F1."""
+    gold = [0] * 60 + [1] * 20 + [2] * 20
+
+    def labelled(name: str, predicted: Sequence[int], **kw: Any) -> ArmEvidence:
+        e = arm(name, [0.0] * len(gold), **kw)
+        scores = {
+            i: (float(p), float(g)) for i, p, g in zip(e.scores, predicted, gold, strict=True)
+        }
+        return ArmEvidence(**{**e.__dict__, "metric": "macro_f1", "scores": scores})
+
+    floor = labelled("majority", [0] * 100, usd_per_call=0.0)
+    good = labelled("prompt", [g if i % 4 else (g + 1) % 3 for i, g in enumerate(gold)])
+    decision = decide([floor, good], CFG, "t", MacroF1("macro_f1", 3))
+    assert verdict_of(decision, "majority").mean == pytest.approx((2 * 60 / 160) / 3)
+    assert decision.ship == "prompt" and verdict_of(decision, "prompt").beats_floor
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -244,40 +368,22 @@ def test_holm_by_hand() -> None:
     assert holm([]) == []
 
 
-def test_paired_test_matches_the_stats_interval_and_its_p_value() -> None:
-    diffs = np.array(STRONG) - np.array(WEAK)
-    interval, p = _paired_test(diffs, 2_000, 0.95, 7)
-    assert interval == paired_bootstrap_diff(STRONG, WEAK, 2_000, 0.95, 7)
-    assert p == 0.0
-    noise = np.random.default_rng(1).normal(0.2, 1, 40)
-    interval, p = _paired_test(noise, 2_000, 0.95, 7)
-    assert 0.05 < p < 1.0 and interval.low < 0 < interval.high
-    # two-sided: twice the smaller tail of the very resamples stats.py draws for the interval
-    means = noise[np.random.default_rng(7).integers(0, 40, size=(2_000, 40))].mean(axis=1)
-    assert p == pytest.approx(2 * min(np.mean(means <= 0), np.mean(means >= 0)))
-
-
-def test_min_detectable_difference_shrinks_with_root_n() -> None:
-    pattern = [0.3, -0.1, 0.2, -0.2, 0.1]
-    small = min_detectable_difference(pattern * 20, 0.95, 0.8)
-    large = min_detectable_difference(pattern * 80, 0.95, 0.8)
-    assert small / large == pytest.approx(2.0, rel=0.01)
-    sd = float(np.std(pattern * 20, ddof=1))
-    assert small == pytest.approx((1.959964 + 0.841621) * sd / 10, rel=1e-5)
-    assert math.isinf(min_detectable_difference([0.5], 0.95, 0.8))
+def test_min_detectable_difference_from_the_interval() -> None:
+    # an interval of half-width 1.96 se: detectable at 80% power is (1.96 + 0.84) se
+    assert min_detectable(-0.0196, 0.0196, 0.95, 0.8) == pytest.approx(0.0280, rel=1e-3)
+    assert math.isinf(min_detectable(0.5, 0.5, 0.95, 0.8))
 
 
 def test_a_tiny_split_gets_the_too_few_examples_caveat() -> None:
     a = [0.5, 0.6, 0.4, 0.7, 0.3, 0.5, 0.6, 0.4, 0.7, 0.3]
     diffs = [0.12, -0.08] * 5  # a real but small gain of 0.02, in noise of about 0.1
     b = [x - d for x, d in zip(a, diffs, strict=True)]
-    decision = decide([arm("rag", a), arm("prompt", b)], CFG, "t")
+    decision = decide([arm("rag", a), arm("prompt", b)], CFG, "t", ACC)
     (pair,) = decision.pairs
     assert pair.mean == pytest.approx(0.02)
     assert not pair.enough_examples and pair.min_detectable > 0.05
     (caveat,) = [c for c in decision.caveats if c.lower().startswith("too few test examples")]
     assert "between rag and prompt (+0.020)" in caveat and "10 examples" in caveat
-    assert f"{pair.min_detectable:.3f}" in caveat
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -287,33 +393,28 @@ def test_mismatched_fingerprints_are_refused() -> None:
     old = arm("prompt", MIXED, fingerprint="fp-aaa")
     new = arm("rag", MIXED, fingerprint="fp-bbb")
     with pytest.raises(DataError) as raised:
-        decide([old, new], CFG, "t")
+        decide([old, new], CFG, "t", ACC)
     text = str(raised.value)
     assert "prompt (fp-aaa)" in text and "rag (fp-bbb)" in text
-    assert "re-run the stale arms on the same test split" in text
 
 
-def test_mismatched_ids_are_refused() -> None:
-    full = arm("prompt", MIXED)
-    partial = arm("rag", MIXED[:98])
+def test_mismatched_ids_metrics_and_settings_are_refused() -> None:
     with pytest.raises(DataError, match="2 ids differ"):
-        decide([full, partial], CFG, "t")
-
-
-def test_empty_evidence_mixed_metrics_and_bad_config_are_refused() -> None:
-    with pytest.raises(DataError):
-        decide([], CFG, "t")
+        decide([arm("prompt", MIXED), arm("rag", MIXED[:398])], CFG, "t", ACC)
+    with pytest.raises(DataError, match="no arms"):
+        decide([], CFG, "t", ACC)
     other_metric = ArmEvidence(**{**arm("rag", MIXED).__dict__, "metric": "token_f1"})
     with pytest.raises(DataError, match="different metrics"):
-        decide([arm("prompt", MIXED), other_metric], CFG, "t")
-    with pytest.raises(ConfigError, match="confidence"):
-        decide([arm("prompt", MIXED)], DecisionConfig(confidence=1.5), "t")
+        decide([arm("prompt", MIXED), other_metric], CFG, "t", ACC)
+    for bad in ({"confidence": 1.5}, {"margin": -0.1}, {"horizon_months": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            decide([arm("prompt", MIXED)], DecisionConfig(**bad), "t", ACC)  # type: ignore[arg-type]
 
 
-# --- caveats -----------------------------------------------------------------------------------
+# --- caveats and determinism -------------------------------------------------------------------
 
 
-def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_strategies() -> None:
+def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_arms() -> None:
     prompt = arm("prompt", MIXED, stale=True, redteam_pass_rate=0.9)
     tuned = arm(
         "tuned",
@@ -323,8 +424,8 @@ def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_strateg
         regression_baseline=0.7,
         warnings=("3 test items also appear in the training file",),
     )
-    study = DecisionConfig(resamples=2_000, seed=7, expected_arms=("prompt", "rag", "finetune"))
-    caveats = decide([prompt, tuned], study, "t").caveats
+    study = DecisionConfig(resamples=500, seed=7, expected_arms=("prompt", "rag", "finetune"))
+    caveats = decide([prompt, tuned], study, "t", ACC).caveats
     assert any(c.startswith("prompt is stale") for c in caveats)
     assert "tuned: 3 test items also appear in the training file" in caveats
     assert any("tuned forgot" in c and "from 0.700 to 0.580 (−0.120)" in c for c in caveats)
@@ -333,18 +434,15 @@ def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_strateg
     assert not any("finetune arm" in c or "prompt arm" in c for c in caveats)
 
 
-# --- determinism -------------------------------------------------------------------------------
-
-
 def test_same_inputs_and_seed_give_the_identical_decision() -> None:
-    arms = [arm("prompt", WEAK), arm("rag", STRONG, usd_per_call=0.002), arm("ft", MIXED * 2)]
-    first = decide(arms, CFG, "t")
-    assert decide(arms, CFG, "t") == first
-    assert decision_as_dict(decide(arms, CFG, "t")) == decision_as_dict(first)
+    arms = [arm("prompt", WEAK), arm("rag", STRONG, usd_per_call=0.002), arm("ft", STRONG[::-1])]
+    first = decide(arms, CFG, "t", ACC)
+    assert decide(arms, CFG, "t", ACC) == first
+    assert decision_as_dict(decide(arms, CFG, "t", ACC)) == decision_as_dict(first)
     # the order of ids in the score dicts must not matter either
     shuffled = [
         ArmEvidence(**{**a.__dict__, "scores": dict(reversed(list(a.scores.items())))})
         for a in arms
     ]
-    assert decide(shuffled, CFG, "t") == first
+    assert decide(shuffled, CFG, "t", ACC) == first
     assert len(first.pairs) == 3 and len(first.break_evens) == 3

@@ -31,7 +31,9 @@ def test_the_default_study_runs_smollm2_and_writes_a_real_mlflow_run(
     tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "support_triage")
     found = find_runs(tracking)
     [decided] = [r for r in found if r["tags"].get(DECISION_TAG) == "true"]
-    assert decided["tags"]["ship"].split()[0] in {"prompt", "rag", "finetune"}  # it decides
+    # it decides (on 4 examples nothing may beat the others, and then nothing ships)
+    assert decided["tags"]["ship"].split()[0] in {"prompt", "rag", "finetune", "none"}
+    assert decided["tags"]["mlflow.note.content"].startswith("Ship ")
     by_strategy = {r["tags"]["strategy"]: r for r in found if r is not decided}
     assert sorted(by_strategy) == ["finetune", "prompt", "rag"]
     tuned = by_strategy["finetune"]

@@ -13,6 +13,7 @@ import pytest
 
 from shipwise.decision_types import (
     SCHEMA_VERSION,
+    AnswerShare,
     ArmEvidence,
     ArmVerdict,
     BreakEven,
@@ -68,12 +69,16 @@ def _verdict(
         "n": 40,
         "usd_per_1k_calls": evidence.usd_per_call * 1000,
         "setup_usd": evidence.setup_usd,
+        "compute_monthly_usd": evidence.usd_per_call * config.calls_per_month
+        + evidence.setup_usd * config.refreshes_per_month,
+        "people_monthly_usd": 0.0,
         "monthly_usd": evidence.usd_per_call * config.calls_per_month
         + evidence.setup_usd * config.refreshes_per_month,
         "latency_p95_s": evidence.latency_p95_s,
         "feasible": True,
         "failures": (),
-        "not_worse_than_best": True,
+        "candidate": True,
+        "top_answers": (AnswerShare("yes", 0.6), AnswerShare("no", 0.4)),
     }
     fields.update(kw)
     return ArmVerdict(**fields)  # type: ignore[arg-type]
@@ -99,7 +104,7 @@ def _study(swept: bool = True) -> tuple[Decision, list[ArmEvidence]]:
             config,
             feasible=False,
             failures=("Quality 0.550 (lower bound) is below the minimum 0.600.",),
-            not_worse_than_best=False,
+            candidate=False,
         ),
         _verdict(evidence[1], 0.78, config),
         _verdict(
@@ -139,12 +144,14 @@ def _study(swept: bool = True) -> tuple[Decision, list[ArmEvidence]]:
         metric="accuracy",
         test_fingerprint=FINGERPRINT,
         ship="rag",
+        best="finetune",
         verdict=VERDICT,
         arms=arms,
         pairs=pairs,
         break_evens=break_evens if swept else break_evens[:3],
         caveats=("40 test examples cannot settle finetune vs rag (needs a difference ≥ 0.090).",),
         config=config,
+        reference_answers=(AnswerShare("yes", 0.55), AnswerShare("no", 0.45)),
     )
     return decision, evidence
 
@@ -204,6 +211,9 @@ def test_markdown_numbers_and_sections(tmp_path: Path) -> None:
     assert "Calls per month: 100,000" in markdown
     assert "maximum p95 latency 2.00 s" in markdown
     assert "**rag** (shipped)" in markdown
+    assert "## Answers against the references" in markdown
+    assert "| *references* | `yes` 55%; `no` 45% |" in markdown
+    assert "above −0.02 (the margin" in markdown
 
 
 def test_learning_curve_absent_without_a_swept_parameter(tmp_path: Path) -> None:

@@ -3,10 +3,11 @@
 A source checkout reads ``conf/`` at the repository root (the config users edit); a wheel
 carries the same files as ``shipwise/_conf``.
 
-The parts arms are composed of (``strategy/demos``, ``strategy/retrieval``, and the fine-tune
-backends ``strategy/backend``: lora, hosted) are Hydra config nodes built from their
-dataclasses, so a default value lives in exactly one place: the dataclass field. A strategy
-YAML picks a part in its defaults list (``- backend: lora``) and overrides only what differs.
+The parts arms are composed of (``strategy/demos``, ``strategy/retrieval``,
+``strategy/neighbours``, and the fine-tune backends ``strategy/backend``: lora, hosted) and the
+decision's settings (``decision/base``) are Hydra config nodes built from their dataclasses,
+so a default value lives in exactly one place: the dataclass field. A YAML picks a node in its
+defaults list (``- backend: lora``) and sets only what differs.
 """
 
 from __future__ import annotations
@@ -93,21 +94,38 @@ def config_node(cls: type[Any], **wiring: Any) -> dict[str, Any]:
             value = f.default_factory()
         else:
             raise TypeError(f"{cls.__name__}.{f.name} has no default to put in its config node")
-        node[f.name] = list(value) if isinstance(value, tuple) else value
+        node[f.name] = _plain(value)
     node.update(wiring)
     return node
+
+
+def _plain(value: Any) -> Any:
+    """A default as config: dataclasses as mappings, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _register_parts() -> None:
     from hydra.core.config_store import ConfigStore
 
+    from shipwise.decision_types import DecisionConfig
     from shipwise.finetune.adapter import LoraBackend
     from shipwise.finetune.hosted_backend import HostedBackend
+    from shipwise.strategies.baselines import Neighbours
     from shipwise.strategies.parts import Demos, Retrieval
 
     store = ConfigStore.instance()
     store.store(group="strategy/demos", name="default", node=config_node(Demos))
     store.store(group="strategy/retrieval", name="default", node=config_node(Retrieval))
+    store.store(group="strategy/neighbours", name="default", node=config_node(Neighbours))
+    decision = config_node(DecisionConfig, seed="${seed}")
+    del decision["_target_"]  # read by study.decision_config, not instantiated
+    store.store(group="decision", name="base", node=decision)
     store.store(
         group="strategy/backend", name="lora", node=config_node(LoraBackend, seed="${seed}")
     )

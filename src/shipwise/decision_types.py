@@ -7,9 +7,11 @@ plain data only; ``decision`` never sees MLflow, models or configs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-SCHEMA_VERSION = 2
+from shipwise.errors import ConfigError
+
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,46 @@ class Constraints:
 
 
 @dataclass(frozen=True)
+class Effort:
+    """People-hours an arm of one kind takes: to build it, and at every refresh of the data."""
+
+    one_off_hours: float = 0.0
+    per_refresh_hours: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.one_off_hours, self.per_refresh_hours) < 0:
+            raise ConfigError("effort hours cannot be negative", where="decision.effort")
+
+
+@dataclass(frozen=True)
+class Collapse:
+    """When an arm's answers count as collapsed onto one value (then it is not shippable).
+
+    Its most frequent answer must cover at least ``min_share`` of the test split and exceed
+    the share of the most frequent reference by at least ``excess``, on at least
+    ``min_examples`` test examples (on fewer, one repeated answer proves little).
+    """
+
+    min_share: float = 0.5
+    excess: float = 0.25
+    min_examples: int = 10
+
+
+@dataclass(frozen=True)
 class DecisionConfig:
+    """The decision's settings; these defaults are the only ones (``decision/base``).
+
+    - ``calls_per_month`` 100,000 and ``refreshes_per_month`` 1: a modest production volume,
+      and data that changes monthly (each refresh rebuilds indexes and retrains).
+    - ``margin`` 0.02: two points of accuracy or F1, on the primary metric's scale. A smaller
+      margin needs thousands of test examples to show any arm within it; a larger one lets a
+      visibly worse arm through. Set it to what your users would notice.
+    - ``confidence`` 0.95, ``power`` 0.8: the usual levels; ``resamples`` 10,000 keeps the
+      interval's ends stable to about 0.002.
+    - ``hourly_rate_usd`` 0: compute only until a rate is set; ``conf/decision/default.yaml``
+      sets one and the people-hours per arm kind (``effort``), spread over ``horizon_months``.
+    """
+
     calls_per_month: float = 100_000
     refreshes_per_month: float = 1.0  # index rebuilds / retrains per month
     expected_arms: Sequence[str] = ()  # the study's arms: any that did not run is a caveat
@@ -33,15 +74,23 @@ class DecisionConfig:
     resamples: int = 10_000
     seed: int = 0
     power: float = 0.8  # for the minimum detectable difference
+    # a cheaper arm is a candidate when (arm - best) is above -margin with confidence
+    margin: float = 0.02
+    hourly_rate_usd: float = 0.0  # people time; 0 = compute only
+    horizon_months: float = 12.0  # one-off effort is spread over this many months
+    effort: Mapping[str, Effort] = field(default_factory=dict)  # by arm kind
+    collapse: Collapse = field(default_factory=Collapse)
 
 
 @dataclass(frozen=True)
 class ArmEvidence:
     """One arm's run, as the decision needs it.
 
-    ``scores`` maps test example id -> primary-metric score (pairs arms by example);
-    ``latencies_s`` are per test example; ``regression_baseline`` is the base model's
-    regression score when the arm changed the model (fine-tune), else None. ``kind``,
+    ``scores`` maps test example id -> the primary metric's per-example columns (pairs arms by
+    example; one column for a mean metric, counts for a corpus metric); ``answers`` and
+    ``references`` are the arm's answers and the gold answers by id (for the answer
+    distributions); ``latencies_s`` are per test example; ``regression_baseline`` is the base
+    model's regression score when the arm changed the model (fine-tune), else None. ``kind``,
     ``simplicity`` and ``shippable`` are what the arm's config declared it to be.
     """
 
@@ -51,12 +100,14 @@ class ArmEvidence:
     simplicity: int
     run_id: str
     metric: str
-    scores: Mapping[str, float]
+    scores: Mapping[str, Sequence[float]]
     test_fingerprint: str
     usd_per_call: float
     setup_usd: float
     latency_p95_s: float
     latencies_s: Sequence[float] = ()
+    answers: Mapping[str, str] = field(default_factory=dict)
+    references: Mapping[str, str] = field(default_factory=dict)
     redteam_pass_rate: float | None = None
     regression_score: float | None = None
     regression_baseline: float | None = None
@@ -64,6 +115,14 @@ class ArmEvidence:
     stale: bool = False
     warnings: Sequence[str] = ()
     shippable: bool = True
+
+
+@dataclass(frozen=True)
+class AnswerShare:
+    """One answer and the share of the test split it covers."""
+
+    answer: str
+    share: float
 
 
 @dataclass(frozen=True)
@@ -78,11 +137,18 @@ class ArmVerdict:
     n: int
     usd_per_1k_calls: float
     setup_usd: float
-    monthly_usd: float
+    compute_monthly_usd: float
+    people_monthly_usd: float
+    monthly_usd: float  # compute + people
     latency_p95_s: float
-    feasible: bool
-    failures: Sequence[str]  # one plain sentence per failed constraint
-    not_worse_than_best: bool  # not significantly worse than the best feasible arm
+    feasible: bool  # meets every constraint, is shippable, beats the floor, did not collapse
+    failures: Sequence[str]  # one plain sentence per reason it cannot be shipped
+    candidate: bool  # the best arm, or within the margin of it with confidence
+    shippable: bool = True  # as declared (False: a floor, never shipped)
+    collapsed: bool = False
+    beats_floor: bool | None = None  # None when no floor arm ran
+    top_answers: Sequence[AnswerShare] = ()
+    settle_n: int | None = None  # test examples that would settle "within the margin of best"
     stale: bool = False  # its inputs changed since it ran: re-run it before trusting this
 
 
@@ -95,11 +161,19 @@ class PairComparison:
     mean: float
     low: float
     high: float
-    p_value: float  # two-sided, from the bootstrap
+    p_value: float  # two-sided, from a paired permutation test
     p_holm: float  # Holm-adjusted across all pairs
     significant: bool  # p_holm < 1 - confidence
     min_detectable: float  # smallest difference the test split could detect (given power)
     enough_examples: bool  # |observed difference| >= min_detectable
+
+
+def oriented(by_pair: Mapping[tuple[str, str], PairComparison], x: str, y: str) -> PairComparison:
+    """The comparison of x - y, flipping the stored (y, x) one when needed."""
+    if (x, y) in by_pair:
+        return by_pair[(x, y)]
+    p = by_pair[(y, x)]
+    return replace(p, a=x, b=y, mean=-p.mean, low=-p.high, high=-p.low)
 
 
 @dataclass(frozen=True)
@@ -118,12 +192,14 @@ class Decision:
     metric: str
     test_fingerprint: str
     ship: str | None  # the arm's name, or None when no arm is feasible
-    verdict: str  # one plain sentence
+    best: str | None  # the feasible arm with the highest score
+    verdict: str  # plain sentences with the numbers
     arms: Sequence[ArmVerdict]
     pairs: Sequence[PairComparison]
     break_evens: Sequence[BreakEven]
     caveats: Sequence[str]
     config: DecisionConfig
+    reference_answers: Sequence[AnswerShare] = ()
 
 
 def decision_as_dict(decision: Decision) -> dict[str, object]:

@@ -13,6 +13,7 @@ from typing import Any
 from shipwise import contract
 from shipwise.decision_types import ArmEvidence
 from shipwise.errors import DataError
+from shipwise.evaluation.aggregates import Metric
 from shipwise.tracking import TrackingConfig, find_runs, load_table
 
 DECISION_TAG = "shipwise.decision"
@@ -52,7 +53,10 @@ def latest_arm_runs(
 
 
 def evidence_from_run(
-    config: TrackingConfig, run: Mapping[str, Any], current: Mapping[str, str] | None = None
+    config: TrackingConfig,
+    run: Mapping[str, Any],
+    metric: Metric,
+    current: Mapping[str, str] | None = None,
 ) -> ArmEvidence:
     """One run as ArmEvidence; ``current`` = the task's fingerprints now (for staleness).
 
@@ -65,12 +69,19 @@ def evidence_from_run(
     def need(key: str) -> float:
         return float(contract.required(metrics, key, run, "metric"))
 
-    metric = str(contract.required(run["params"], contract.PARAM_METRIC, run, "param"))
-    rows = load_table(config, run["run_id"], contract.predictions_file("test"))
-    column = contract.score_column(metric)
-    if not rows or column not in rows[0]:
+    name = str(contract.required(run["params"], contract.PARAM_METRIC, run, "param"))
+    if name != metric.name:
         raise DataError(
-            f"run {run['name']!r} has no per-example {metric!r} scores",
+            f"run {run['name']!r} was scored with {name!r}, the task now with {metric.name!r}",
+            where=run["run_id"],
+            fix="re-run the arm, or decide with the metric it was scored with",
+        )
+    rows = load_table(config, run["run_id"], contract.predictions_file("test"))
+    columns = [contract.score_column(c) for c in metric.columns]
+    missing = [c for c in columns if not rows or c not in rows[0]]
+    if missing:
+        raise DataError(
+            f"run {run['name']!r} has no per-example {', '.join(missing)}",
             where=run["run_id"],
             fix="re-run the arm with this version of shipwise",
         )
@@ -89,8 +100,10 @@ def evidence_from_run(
         simplicity=int(simplicity),
         shippable=str(contract.required(tags, contract.TAG_SHIPPABLE, run, "tag")) == "True",
         run_id=run["run_id"],
-        metric=metric,
-        scores={str(r["id"]): float(r[column]) for r in rows},
+        metric=metric.name,
+        scores={str(r["id"]): tuple(float(r[c]) for c in columns) for r in rows},
+        answers={str(r["id"]): str(r["prediction"]) for r in rows},
+        references={str(r["id"]): str(r["reference"]) for r in rows},
         test_fingerprint=str(
             contract.required(tags, f"{contract.EVAL_FINGERPRINT}test", run, "tag")
         ),

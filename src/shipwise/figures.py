@@ -156,11 +156,11 @@ def cost_vs_volume(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> F
         return None
     refreshes = decision.config.refreshes_per_month
     volume = decision.config.calls_per_month
-    costs = {arm.name: _cost_line(arm, evidence.get(arm.name)) for arm in decision.arms}
+    costs = {arm.name: _cost_line(arm, evidence.get(arm.name), refreshes) for arm in decision.arms}
 
     def monthly(name: str, calls: float) -> float:
-        per_call, setup = costs[name]
-        return calls * per_call + setup * refreshes
+        per_call, fixed = costs[name]
+        return calls * per_call + fixed
 
     crossings = [
         (b.a, b.b, b.calls_per_month)
@@ -219,7 +219,7 @@ def cost_vs_volume(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> F
     _money_axis(ax, "y", plotted)
     _volume_axis(ax)
     ax.set_xlabel("calls per month (log scale)")
-    ax.set_ylabel(f"monthly cost (USD), {refreshes:g} refresh(es)/month")
+    ax.set_ylabel(f"monthly cost (USD), {refreshes:g} refresh(es)/month, people included")
     ax.set_title(f"{decision.task}: monthly cost vs call volume (dots: break-even volumes)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
@@ -366,11 +366,14 @@ def _as_number(text: str | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _cost_line(arm: ArmVerdict, evidence: ArmEvidence | None) -> tuple[float, float]:
-    """(USD per call, setup USD): the evidence's values, the verdict's where evidence is missing."""
+def _cost_line(
+    arm: ArmVerdict, evidence: ArmEvidence | None, refreshes: float
+) -> tuple[float, float]:
+    """(USD per call, USD a month at zero calls: refreshed setups and people time)."""
+    per_call, setup = arm.usd_per_1k_calls / 1000, arm.setup_usd
     if evidence is not None:
-        return evidence.usd_per_call, evidence.setup_usd
-    return arm.usd_per_1k_calls / 1000, arm.setup_usd
+        per_call, setup = evidence.usd_per_call, evidence.setup_usd
+    return per_call, setup * refreshes + arm.people_monthly_usd
 
 
 def _money_axis(ax: Axes, which: str, values: Sequence[float]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipwise.decision_types import (
+    AnswerShare,
     ArmEvidence,
     ArmVerdict,
     Constraints,
@@ -47,6 +48,7 @@ def results_table(
         "run",
         "metric",
         "score (95% CI)",
+        "ungameable",
         "redteam",
         "regression",
         "p95 s",
@@ -69,6 +71,7 @@ def results_table(
             escape(result["run_name"]),
             test["metric"] if headline == "test" else f"{test['metric']} ({headline})",
             f"{p['mean']:.3f} [{p['low']:.3f}, {p['high']:.3f}] n={p['n']}",
+            _ungameable(test),
             _primary(splits, "redteam"),
             _primary(splits, "regression"),
             f"{test['latency_p95_s']:.2f}",
@@ -89,6 +92,18 @@ def results_table(
             escape(name), "skipped", escape(reason[:80]), *[""] * (len(table.columns) - 3)
         )
     return table
+
+
+# Beside a metric a constant answer can score well on, the one it cannot (see metrics.py).
+UNGAMEABLE = ("macro_f1", "slot_f1")
+
+
+def _ungameable(summary: Mapping[str, Any]) -> str:
+    """macro-F1 or slot F1 beside an accuracy-like primary metric ("-" when it is one)."""
+    for name in UNGAMEABLE:
+        if name in summary.get("means", {}) and name != summary["metric"]:
+            return f"{name} {summary['means'][name]:.3f}"
+    return "-"
 
 
 def _number(value: float | None, spec: str) -> str:
@@ -137,7 +152,8 @@ def decision_table(decision: Decision) -> Table:
     table = Table(title=escape(decision.verdict), title_justify="left")
     table.add_column("arm")
     table.add_column(f"{decision.metric} mean [{_percent(config.confidence)} CI]", justify="right")
-    table.add_column("feasible", justify="center")
+    table.add_column("shippable", justify="center")
+    table.add_column("top answer", justify="right")
     table.add_column("$/1k", justify="right")
     table.add_column(f"$/month @ {config.calls_per_month:,.0f}", justify="right")
     table.add_column("p95 s", justify="right")
@@ -147,7 +163,8 @@ def decision_table(decision: Decision) -> Table:
         table.add_row(
             escape(arm.name) + (" [yellow](stale)[/yellow]" if arm.stale else ""),
             _interval(arm),
-            "yes" if arm.feasible else "[red]no[/red]",
+            _shippable(arm, rich=True),
+            _top(arm),
             _usd(arm.usd_per_1k_calls, symbol=False),
             _usd(arm.monthly_usd, symbol=False),
             _fixed(arm.latency_p95_s, 2),
@@ -155,6 +172,18 @@ def decision_table(decision: Decision) -> Table:
             style="bold green" if shipped else None,
         )
     return table
+
+
+def _shippable(arm: ArmVerdict, rich: bool = False) -> str:
+    if not arm.shippable:
+        return "floor"
+    if arm.feasible:
+        return "yes"
+    return "[red]no[/red]" if rich else "**no**"
+
+
+def _top(arm: ArmVerdict) -> str:
+    return f"{arm.top_answers[0].share:.0%}" if arm.top_answers else "-"
 
 
 def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
@@ -167,17 +196,30 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
     if decision.ship is None:
         lines += ["No arm is shipped: none is feasible.", ""]
     order = " → ".join(a.name for a in sorted(decision.arms, key=lambda a: a.simplicity))
+    people = (
+        f" plus people time at ${config.hourly_rate_usd:,.0f}/hour (one-off hours over "
+        f"{config.horizon_months:g} months, and hours per refresh)"
+        if config.hourly_rate_usd
+        else " (compute only: decision.hourly_rate_usd is 0)"
+    )
     lines += [
         "## How this was decided",
         "",
         f"Every arm was scored on the same frozen test split (fingerprint "
-        f"`{decision.test_fingerprint}`) with `{decision.metric}` as the primary metric and "
-        f"{confidence} paired-bootstrap intervals ({config.resamples:,} resamples, "
-        f"seed {config.seed}). An arm is feasible when it meets every constraint, with quality "
-        f"judged by its interval's lower bound. Among the feasible arms, those not significantly "
-        f"worse than the best one (paired differences at {confidence} confidence, "
-        f"Holm-corrected across all pairs) remain; of these the cheapest per month at "
-        f"{config.calls_per_month:,.0f} calls is shipped, then the simplest ({order}).",
+        f"`{decision.test_fingerprint}`) with `{decision.metric}` as the primary metric. "
+        f"Intervals are {confidence} BCa bootstrap intervals that resample test examples and "
+        f"recompute the metric ({config.resamples:,} resamples, seed {config.seed}); pairs are "
+        f"resampled jointly, and their p-values come from paired permutation tests, "
+        f"Holm-corrected across all pairs.",
+        "",
+        "An arm can be shipped when it is not a floor, its answers did not collapse onto one "
+        "value, it beats every floor arm with confidence (the paired interval lies above 0), "
+        "and it meets every constraint (quality judged by its interval's lower bound). The best "
+        f"such arm is a candidate, and so is any whose paired interval against the best lies "
+        f'above −{config.margin:g} (the margin: non-inferiority shown, not merely "not '
+        f'significantly worse"). The cheapest candidate per month at '
+        f"{config.calls_per_month:,.0f} calls is shipped{people}; candidates within 5% of it "
+        f"go to the simplest ({order}).",
         "",
         "## Arms",
         "",
@@ -191,6 +233,10 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         "",
         *_break_evens(decision),
         "",
+        "## Answers against the references",
+        "",
+        *_answers(decision),
+        "",
         "## Caveats",
         "",
         *([f"- {_inline(c)}" for c in decision.caveats] or ["None."]),
@@ -201,6 +247,12 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         f"- Refreshes per month (index rebuilds / retrains): {config.refreshes_per_month:g}",
         f"- Confidence: {confidence}; power for the minimum detectable difference: "
         f"{config.power:g}",
+        f"- Margin: {config.margin:g} on `{decision.metric}`",
+        f"- People time: ${config.hourly_rate_usd:,.2f}/hour; one-off effort spread over "
+        f"{config.horizon_months:g} months",
+        f"- Collapsed answers: the most frequent answer covers at least "
+        f"{config.collapse.min_share:.0%} of the split and {config.collapse.excess:.0%} more "
+        f"than the most frequent reference",
         f"- Order of simplicity: {order}",
         f"- Constraints: {_constraints(config.constraints)}",
         "",
@@ -217,13 +269,16 @@ def _arms_table(decision: Decision) -> list[str]:
     if not decision.arms:
         return ["No arms."]
     rows = [
-        f"| arm | strategy | {_cell(decision.metric)} mean [low, high] | n | $/1k calls "
-        "| setup $ | $/month | p95 s | feasible | failures |",
-        "|---|---|---|--:|--:|--:|--:|--:|:-:|---|",
+        f"| arm | strategy | {_cell(decision.metric)} [low, high] | n | $/1k calls | setup $ "
+        "| compute $/month | people $/month | total $/month | p95 s | shippable | why not |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|---|",
     ]
     for arm in decision.arms:
         name = f"**{_cell(arm.name)}** (shipped)" if arm.name == decision.ship else _cell(arm.name)
         name += " (stale: re-run it)" if arm.stale else ""
+        why = "; ".join(arm.failures)
+        if arm.settle_n is not None:
+            why = f"not shown within the margin; ~{arm.settle_n:,} test examples would settle it"
         rows.append(
             "| "
             + " | ".join(
@@ -234,15 +289,38 @@ def _arms_table(decision: Decision) -> list[str]:
                     f"{arm.n:,}",
                     _usd(arm.usd_per_1k_calls),
                     _usd(arm.setup_usd),
+                    _usd(arm.compute_monthly_usd),
+                    _usd(arm.people_monthly_usd),
                     _usd(arm.monthly_usd),
                     _fixed(arm.latency_p95_s, 2),
-                    "yes" if arm.feasible else "**no**",
-                    _cell("; ".join(arm.failures)) or "-",
+                    _shippable(arm),
+                    _cell(why) or "-",
                 ]
             )
             + " |"
         )
     return rows
+
+
+def _answers(decision: Decision) -> list[str]:
+    """Each arm's most frequent answers beside the references': a collapse shows at once."""
+    if not decision.reference_answers and not any(a.top_answers for a in decision.arms):
+        return ["No answers were recorded."]
+    rows = ["| | most frequent answers (share of the test split) |", "|---|---|"]
+    rows.append(f"| *references* | {_cell(_shares(decision.reference_answers))} |")
+    for arm in decision.arms:
+        mark = " (collapsed)" if arm.collapsed else ""
+        rows.append(f"| {_cell(arm.name)}{mark} | {_cell(_shares(arm.top_answers))} |")
+    return rows
+
+
+def _shares(shares: Sequence[AnswerShare]) -> str:
+    return "; ".join(f"`{_clip(s.answer)}` {s.share:.0%}" for s in shares) or "-"
+
+
+def _clip(text: str, size: int = 40) -> str:
+    text = _inline(text).replace("`", "'")
+    return text if len(text) <= size else text[: size - 1] + "…"
 
 
 def _pairs_table(decision: Decision) -> list[str]:

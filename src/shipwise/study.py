@@ -10,17 +10,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from shipwise.decision_types import Constraints, DecisionConfig
+from shipwise.decision_types import Collapse, Constraints, Decision, DecisionConfig, Effort
 from shipwise.errors import ConfigError, ShipwiseError
 
 
-def decision_config(plain: Mapping[str, Any], seed: int) -> DecisionConfig:
+def decision_config(plain: Mapping[str, Any]) -> DecisionConfig:
     """The ``decision`` config group as a DecisionConfig (unknown keys named, not a TypeError)."""
     values = dict(plain)
     try:
-        constraints = Constraints(**(values.pop("constraints", None) or {}))
+        values["constraints"] = Constraints(**(values.get("constraints") or {}))
+        values["collapse"] = Collapse(**(values.get("collapse") or {}))
+        values["effort"] = {k: Effort(**v) for k, v in (values.get("effort") or {}).items()}
         values["expected_arms"] = tuple(values.get("expected_arms") or ())
-        return DecisionConfig(**values, constraints=constraints, seed=seed)
+        return DecisionConfig(**values)
     except TypeError as exc:
         raise ConfigError(
             f"the decision config does not fit: {exc}",
@@ -32,6 +34,7 @@ def decision_config(plain: Mapping[str, Any], seed: int) -> DecisionConfig:
 def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None) -> Path:
     """Decide from MLflow runs, write and log the report; returns the report folder."""
     from shipwise.decision import decide
+    from shipwise.evaluation.aggregates import metric_for
     from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
     from shipwise.report import decision_table, print_table, write_decision_report
     from shipwise.tasks.task import load_task_config
@@ -46,9 +49,12 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
             where=f"experiment {tracking.experiment!r}",
             fix=f"run the study first: shipwise -m task={task.name}",
         )
+    output = task.spec.output
+    metric = metric_for(task.spec.metric, output.kind, output.labels, output.fields)
     current = task.fingerprints()
-    evidence = [evidence_from_run(tracking, run, current) for run in runs]
-    decision = decide(evidence, decision_config(plain["decision"], plain["seed"]), task.name)
+    evidence = [evidence_from_run(tracking, run, metric, current) for run in runs]
+    config = decision_config(plain["decision"])
+    decision = decide(evidence, config, task.name, metric)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
     out_dir = Path(plain["paths"]["cache"]).expanduser().resolve() / "decisions" / stamp
     files = write_decision_report(decision, evidence, out_dir)
@@ -56,8 +62,22 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
     with tracked_run(tracking, f"decision {stamp}", tags) as tracked:
         tracked.log_params(flatten({"decision": plain["decision"]}))
         tracked.log_params({"arms": ", ".join(e.run_id for e in evidence)})
-        tracked.log_metrics({f"monthly_usd.{a.name}": a.monthly_usd for a in decision.arms})
+        tracked.log_metrics(decision_metrics(decision))
+        tracked.set_tags({"mlflow.note.content": decision.verdict})  # the run's description
         tracked.log_artifacts(out_dir)
     print_table(decision_table(decision))
     print(f"report: {files['markdown']}")
     return out_dir
+
+
+def decision_metrics(decision: Decision) -> dict[str, float]:
+    """The decision's numbers as MLflow metrics, one group per arm (as in decision.json)."""
+    out: dict[str, float] = {}
+    for arm in decision.arms:
+        for key in ("mean", "low", "high", "monthly_usd", "compute_monthly_usd",
+                    "people_monthly_usd", "usd_per_1k_calls"):  # fmt: skip
+            out[f"{arm.name}/{key}"] = float(getattr(arm, key))
+        out[f"{arm.name}/shippable"] = float(arm.feasible)
+        out[f"{arm.name}/candidate"] = float(arm.candidate)
+    out["margin"] = decision.config.margin
+    return out

@@ -47,6 +47,9 @@ def test_json_scores_per_field() -> None:
         "field.priority": 1.0,
         "field_accuracy": 1.0,
         "json_match": 1.0,
+        "slot.hits": 2,
+        "slot.predicted": 2,
+        "slot.gold": 2,
     }
     half = metrics.json_scores(
         '{"category": "billing_issue", "priority": "low"}', ref, ["category", "priority"]

@@ -83,7 +83,7 @@ def test_label_task_keeps_class_proportions_in_every_split(tmp_path: Path) -> No
 
     raw = yaml.safe_load(summary.task_yaml)
     assert raw["output"] == {"kind": "label", "labels": ["billing", "delivery", "refund"]}
-    assert raw["metric"] == "label_accuracy" and raw["regression_metric"] == "token_f1"
+    assert raw["metric"] == "macro_f1" and raw["regression_metric"] == "token_f1"
     assert raw["max_new_tokens"] == 16
     assert "one of: billing, delivery, refund" in raw["system_prompt"]
     assert "label" in raw["system_prompt"]

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from shipwise import contract
-from shipwise.errors import ConfigError
 from shipwise.evaluation import metrics
-from shipwise.evaluation.stats import Interval, bootstrap_mean
+from shipwise.evaluation.aggregates import Metric, columns_matrix, metric_for
+from shipwise.evaluation.stats import Interval, interval
 from shipwise.tasks.task import OutputSpec
 
 
 @dataclass(frozen=True)
 class Summary:
-    """Aggregates of one split: mean of every score, the primary metric's interval, call stats.
+    """Aggregates of one split: every metric's value, the primary metric's interval, call stats.
 
     Latency is the wall time a caller waited (a whole batch, for batched local generation);
     compute is each call's share of it, which is what throughput and local cost follow.
@@ -53,28 +53,37 @@ class Summary:
 
 
 class Evaluator:
-    """Scores predictions against references for one output spec and primary metric."""
+    """Scores predictions against references for one output spec and primary metric.
+
+    ``score`` gives one example's scores (and the parts corpus metrics are built from);
+    ``summarize`` turns a split's scores into every metric's value and the primary metric's
+    interval, resampling examples and recomputing it (``evaluation.stats``).
+    """
 
     def __init__(self, output: OutputSpec, metric: str, seed: int = 0, resamples: int = 10_000):
         self.output = output
         self.fields = list(output.fields or {})
         self.names = metrics.metric_names(output.kind, output.fields)
-        if metric not in self.names:
-            raise ConfigError(
-                f"metric {metric!r} is not available for {output.kind} outputs",
-                where="task.metric",
-                fix=f"use one of {', '.join(self.names)}",
-            )
+        self.metrics = {name: self._metric(name) for name in self.names}
+        self.primary = self._metric(metric)  # a ConfigError naming the options when unknown
         self.metric, self.seed, self.resamples = metric, seed, resamples
+
+    def _metric(self, name: str) -> Metric:
+        return metric_for(name, self.output.kind, self.output.labels, self.output.fields)
 
     def score(
         self, prediction: str, reference: str, alternatives: Sequence[str] = ()
     ) -> dict[str, float]:
-        """Scores against the reference, or the best over it and other gold answers."""
+        """Scores against the reference, or the best over it and other gold answers.
+
+        The parts of corpus metrics (label indices, slot counts) always come from the
+        reference itself: a best-of over alternatives would mix counts of different answers.
+        """
         scores = self._score(prediction, reference)
         for other in alternatives:
             for name, value in self._score(prediction, other).items():
-                scores[name] = max(scores[name], value)
+                if name not in metrics.PARTS:
+                    scores[name] = max(scores[name], value)
         return scores
 
     def _score(self, prediction: str, reference: str) -> dict[str, float]:
@@ -84,9 +93,17 @@ class Evaluator:
         }
         if self.output.kind == "label":
             scores["label_accuracy"] = metrics.label_accuracy(prediction, reference)
+            scores.update(metrics.label_indices(prediction, reference, self.output.labels or ()))
         elif self.output.kind == "json":
             scores.update(metrics.json_scores(prediction, reference, self.fields))
         return scores
+
+    def value(self, scores: Sequence[Mapping[str, float]], name: str | None = None) -> float:
+        """A metric's value over a split (the primary metric when ``name`` is None)."""
+        metric = self.primary if name is None else self.metrics[name]
+        if not scores:
+            return float("nan")
+        return float(metric.value(columns_matrix(scores, metric)))
 
     def summarize(
         self,
@@ -97,9 +114,9 @@ class Evaluator:
         completion_tokens: Sequence[int],
         costs_usd: Sequence[float],
     ) -> Summary:
-        means = {name: float(np.mean([s[name] for s in scores])) for name in self.names}
-        primary = bootstrap_mean(
-            [s[self.metric] for s in scores], resamples=self.resamples, seed=self.seed
+        means = {name: self.value(scores, name) for name in self.names}
+        primary = interval(
+            columns_matrix(scores, self.primary), self.primary, self.resamples, seed=self.seed
         )
         latency = np.asarray(latencies_s, dtype=float)
         return Summary(

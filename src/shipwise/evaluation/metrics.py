@@ -1,4 +1,14 @@
-"""Metrics as small pure functions of (prediction text, reference text) -> score in [0, 1]."""
+"""Metrics as small pure functions of (prediction text, reference text).
+
+Most are a score in [0, 1] per example, averaged over a split. Two are corpus-level, and so
+cannot be gamed by answering the most frequent thing every time (``evaluation.aggregates``):
+
+- ``macro_f1`` (label tasks): F1 per label, averaged over labels. Each example contributes
+  the index of its predicted and its gold label (``label.predicted``, ``label.gold``).
+- ``slot_f1`` / ``slot_precision`` / ``slot_recall`` (JSON tasks): over the field values that
+  are present. An absent field answered absent is not a hit; each example contributes its
+  counts (``slot.hits``, ``slot.predicted``, ``slot.gold``).
+"""
 
 from __future__ import annotations
 
@@ -63,29 +73,56 @@ def _same_value(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def present(value: Any) -> bool:
+    """A field value that says something: not null, not an empty or blank string."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
 def json_scores(prediction: str, reference: str, fields: Sequence[str]) -> dict[str, float]:
-    """json_valid (an object with every field), per-field accuracy, their mean, all-correct."""
+    """json_valid (an object with every field), per-field accuracy, their mean, all-correct,
+    and the slot counts over present values (hits, predicted, gold)."""
     pred = parse_json_object(prediction)
     ref = parse_json_object(reference)
     if ref is None:
         raise ValueError(f"reference is not a JSON object: {reference!r}")
     scores = {"json_valid": float(pred is not None and all(f in pred for f in fields))}
     per_field = []
+    hits = predicted = gold = 0
     for name in fields:
-        hit = pred is not None and name in pred and _same_value(pred[name], ref.get(name))
+        ours, theirs = (pred or {}).get(name), ref.get(name)
+        same = (not present(ours) and not present(theirs)) or _same_value(ours, theirs)
+        hit = pred is not None and name in pred and same
         scores[f"field.{name}"] = float(hit)
         per_field.append(float(hit))
+        predicted += present(ours)
+        gold += present(theirs)
+        hits += present(ours) and present(theirs) and _same_value(ours, theirs)
     scores["field_accuracy"] = sum(per_field) / len(per_field) if per_field else 0.0
     scores["json_match"] = float(all(per_field))
+    scores.update({"slot.hits": hits, "slot.predicted": predicted, "slot.gold": gold})
     return scores
 
 
+def label_indices(prediction: str, reference: str, labels: Sequence[str]) -> dict[str, float]:
+    """The index of the predicted and the gold label in ``labels`` (-1: not a label)."""
+    index = {normalize_label(label): i for i, label in enumerate(labels)}
+    return {
+        "label.predicted": float(index.get(normalize_label(prediction), -1)),
+        "label.gold": float(index.get(normalize_label(reference), -1)),
+    }
+
+
+# Per-example columns that are parts of a corpus metric, not metrics to average themselves.
+PARTS = ("label.predicted", "label.gold", "slot.hits", "slot.predicted", "slot.gold")
+
+
 def metric_names(kind: str, fields: Mapping[str, Any] | None = None) -> list[str]:
-    """The per-example scores the evaluator produces for an output kind."""
+    """The metrics the evaluator reports for an output kind (averaged or corpus-level)."""
     names = ["exact_match", "token_f1"]
     if kind == "label":
-        names.append("label_accuracy")
+        names += ["label_accuracy", "macro_f1"]
     if kind == "json":
         names += ["json_valid", "field_accuracy", "json_match"]
+        names += ["slot_f1", "slot_precision", "slot_recall"]
         names += [f"field.{f}" for f in fields or {}]
     return names

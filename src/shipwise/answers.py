@@ -1,0 +1,54 @@
+"""What an arm answers, against what the references say: distributions and collapse.
+
+An arm whose answers collapse onto one value (the fine-tune that says "yes" to every question)
+can score like a real arm on a split where that value is common. Its answer distribution gives
+it away: its most frequent answer covers far more of the test split than the most frequent
+reference does. Answers are compared as the metrics compare them: labels normalised, JSON
+objects by their parsed fields, text by SQuAD normalisation.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from shipwise.decision_types import AnswerShare, Collapse
+from shipwise.evaluation.metrics import normalize_answer, parse_json_object
+
+SHOWN = 5  # answers listed per arm in the report
+
+
+def canonical(answer: str) -> str:
+    """The form two answers share when a metric would call them the same."""
+    parsed = parse_json_object(answer) if answer.lstrip().startswith("{") else None
+    if parsed is not None:
+        return json.dumps(parsed, sort_keys=True, ensure_ascii=False)
+    return normalize_answer(answer) or answer.strip()
+
+
+def distribution(answers: Iterable[str], shown: int = SHOWN) -> list[AnswerShare]:
+    """The most frequent answers (canonical forms) and the share of the split each covers."""
+    counts = Counter(canonical(a) for a in answers)
+    total = sum(counts.values())
+    if not total:
+        return []
+    return [AnswerShare(a, c / total) for a, c in counts.most_common(shown)]
+
+
+def collapsed(
+    answers: Mapping[str, str], references: Mapping[str, str], rule: Collapse
+) -> AnswerShare | None:
+    """The answer an arm collapsed onto, or None (see :class:`Collapse` for the rule)."""
+    ours = distribution(answers.values(), 1)
+    theirs = distribution(references.values(), 1)
+    if not ours or len(answers) < rule.min_examples:
+        return None
+    top, gold = ours[0], (theirs[0].share if theirs else 0.0)
+    if top.share >= rule.min_share and top.share - gold >= rule.excess:
+        return top
+    return None
+
+
+def shares_line(shares: Sequence[AnswerShare]) -> str:
+    return ", ".join(f"{s.answer!r} {s.share:.0%}" for s in shares)
