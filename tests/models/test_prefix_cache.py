@@ -140,3 +140,35 @@ def test_constrained_answers_stay_in_the_trie_with_the_prefix_cache(model: Any) 
     plain = generate_batch(model, Tokens(), rows(), settings, [END], None, trie)
     assert [c.text for c in out] == [c.text for c in plain]
     assert {c.text for c in out} <= {"5 6", "5 7 8", "9"}
+
+
+def test_forced_opening_tokens_go_in_with_the_prompt_and_answers_stay_the_same(
+    model: Any,
+) -> None:
+    """Against transformers' own prefix_allowed_tokens_fn, one unpadded prompt at a time."""
+    trie = TokenTrie([[5, 6, 7, END], [5, 6, 8, 9, END], [5, 6, 8, 10, END]])
+    assert trie.forced() == [5, 6]
+    assert TokenTrie([[5, END], [6, END]]).forced() == [] and TokenTrie([[5, END]]).forced() == [5]
+    settings = GenerationSettings(max_new_tokens=6)
+    cache = PrefixCache(min_tokens=8)
+    out = generate_batch(
+        model, Tokens(), rows(), settings, [END], cache.shared(model, rows()), trie
+    )
+    for row, completion in zip(rows(), out, strict=True):
+
+        def allowed(_: int, ids: Any, width: int = len(row)) -> list[int]:
+            return trie.next_tokens(ids[width:].tolist()) or [END]
+
+        with torch.inference_mode():
+            alone = model.generate(
+                torch.tensor([row]),
+                max_new_tokens=6,
+                do_sample=False,
+                prefix_allowed_tokens_fn=allowed,
+                pad_token_id=PAD,
+                eos_token_id=END,
+            )[0, len(row) :].tolist()
+        expected = alone[: alone.index(END)] if END in alone else alone
+        assert completion.text == Tokens().decode(expected)
+        assert completion.completion_tokens == len(expected)  # forced tokens are counted
+        assert completion.text.startswith("5 6")

@@ -89,11 +89,25 @@ class TokenTrie:
         """The node after ``token`` is generated at ``node`` (DEAD when it is not allowed)."""
         return DEAD if node == DEAD else self.children[node].get(token, DEAD)
 
-    def walk(self, tokens: Sequence[int]) -> int:
-        node = 0
+    def walk(self, tokens: Sequence[int], node: int = 0) -> int:
         for token in tokens:
             node = self.step(node, token)
         return node
+
+    def forced(self) -> list[int]:
+        """The tokens every allowed output starts with, up to its first choice or its end.
+
+        Decoding them step by step only confirms what the trie dictates (``{"category": "``
+        for a JSON task), so they can go in with the prompt instead, one pass for all of them.
+        """
+        tokens, node = [], 0
+        while len(self.children[node]) == 1:
+            [(token, child)] = self.children[node].items()
+            if not self.children[child]:  # the end-of-answer token: leave it to decoding
+                break
+            tokens.append(token)
+            node = child
+        return tokens
 
     def next_tokens(self, prefix: Sequence[int]) -> list[int]:
         """Tokens that may follow ``prefix``; empty once an output is complete or left the trie."""
@@ -117,11 +131,13 @@ class TrieConstraint:
     Each row's trie node is carried from step to step (one lookup for the token just chosen)
     and each node's allowed ids are a tensor made once, so a step costs two indexing
     operations over the batch, not a Python list and a walk from the root per row. Prompts
-    are left-padded to ``prompt_length``: a row's answer so far is everything after it.
+    are left-padded to ``prompt_length``: a row's answer so far is everything after it, from
+    trie node ``start`` (the node after ``forced()`` tokens already put in the prompt).
     """
 
-    def __init__(self, trie: TokenTrie, prompt_length: int, end_token: int) -> None:
+    def __init__(self, trie: TokenTrie, prompt_length: int, end_token: int, start: int = 0) -> None:
         self.trie, self.prompt_length, self.end_token = trie, prompt_length, end_token
+        self.start = start
         self._nodes: list[int] = []
         self._seen = -1  # input length at the last call
 
@@ -134,7 +150,7 @@ class TrieConstraint:
             self._nodes = [self.trie.step(n, t) for n, t in zip(self._nodes, last, strict=True)]
         else:  # the first step, or called out of order: walk each row from the root
             answers = input_ids[:, self.prompt_length :].tolist()
-            self._nodes = [self.trie.walk(a) for a in answers]
+            self._nodes = [self.trie.walk(a, self.start) for a in answers]
         self._seen = length
         allowed = [self.trie.allowed(n, self.end_token) for n in self._nodes]
         cols = torch.cat(allowed).to(scores.device)

@@ -55,7 +55,12 @@ def generate_batch(
 
     started = time.perf_counter() if started is None else started
     shared = len(prefix.tokens) if prefix else 0
-    suffix_ids, suffix_mask = padded([r[shared:] for r in rows], int(tokenizer.pad_token_id))
+    # An answer's forced opening tokens go in with the prompt: one pass, not one step each.
+    forced = trie.forced() if trie is not None else []
+    if len(forced) >= settings.max_new_tokens:
+        forced = []
+    rest = [[*r[shared:], *forced] for r in rows]
+    suffix_ids, suffix_mask = padded(rest, int(tokenizer.pad_token_id))
     if prefix is not None:
         # [prefix][padding][rest]: the mask hides the padding; positions follow the mask.
         head = torch.tensor([prefix.tokens], dtype=torch.long).expand(len(rows), -1)
@@ -66,7 +71,7 @@ def generate_batch(
     input_ids, attention_mask = input_ids.to(model.device), attention_mask.to(model.device)
     prompt_length = input_ids.shape[1]
     config = GenerationConfig(
-        max_new_tokens=settings.max_new_tokens,
+        max_new_tokens=settings.max_new_tokens - len(forced),
         do_sample=settings.temperature > 0,
         temperature=settings.temperature if settings.temperature > 0 else None,
         top_p=settings.top_p if settings.temperature > 0 else None,
@@ -78,7 +83,8 @@ def generate_batch(
     )
     processors = LogitsProcessorList()
     if trie is not None:
-        processors.append(TrieConstraint(trie, prompt_length, end_ids[0]))
+        start = trie.walk(forced)
+        processors.append(TrieConstraint(trie, prompt_length, end_ids[0], start))
     extra: dict[str, Any] = {}
     if prefix is not None:
         extra[cache_keyword(model)] = prefix.cache(model, len(rows))
@@ -92,7 +98,7 @@ def generate_batch(
             **extra,
         )
     elapsed = time.perf_counter() - started
-    new_tokens = output[:, prompt_length:].tolist()  # (batch, generated)
+    new_tokens = [forced + row for row in output[:, prompt_length:].tolist()]  # the answers
     ends = set(end_ids)
     completions = []
     for row, tokens in zip(rows, new_tokens, strict=True):

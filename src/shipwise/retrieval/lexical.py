@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -114,21 +115,7 @@ class BM25Index:
             if term in self._postings:
                 slots, contribution = self._term_arrays(frozen, term)
                 scores[slots] += contribution
-        hits = np.flatnonzero(scores > 0.0)
-        if allowed is None and len(hits) > top_k:
-            # Only the top_k best (and anything tied with the last of them) need sorting.
-            cutoff = np.partition(scores[hits], len(hits) - top_k)[len(hits) - top_k]
-            hits = hits[scores[hits] >= cutoff]
-        # lexsort's last key is the primary one; slots follow id order, so ties go by id.
-        ranked = hits[np.lexsort((hits, -scores[hits]))]
-        results: list[tuple[str, float]] = []
-        for slot in ranked.tolist():
-            doc_id = frozen.ids[slot]
-            if allowed is None or allowed(doc_id):
-                results.append((doc_id, float(scores[slot])))
-                if len(results) == top_k:
-                    break
-        return results
+        return ranked(frozen.ids, scores, top_k, allowed)
 
     def _freeze(self) -> _Frozen:
         if self._frozen is None:
@@ -150,6 +137,72 @@ class BM25Index:
             contribution = idf * tf * (self.k1 + 1.0) / (tf + frozen.norms[slots])
             frozen.terms[term] = (slots, contribution)
         return frozen.terms[term]
+
+
+def ranked(
+    ids: Sequence[str], scores: np.ndarray, top_k: int, allowed: Callable[[str], bool] | None
+) -> list[tuple[str, float]]:
+    """The ``top_k`` best (id, score) pairs with a score above 0, best first, ties by id.
+
+    ``ids`` are sorted and ``scores[i]`` is the score of ``ids[i]``.
+    """
+    hits = np.flatnonzero(scores > 0.0)
+    if allowed is None and len(hits) > top_k:
+        # Only the top_k best (and anything tied with the last of them) need sorting.
+        cutoff = np.partition(scores[hits], len(hits) - top_k)[len(hits) - top_k]
+        hits = hits[scores[hits] >= cutoff]
+    # lexsort's last key is the primary one; slots follow id order, so ties go by id.
+    order = hits[np.lexsort((hits, -scores[hits]))]
+    results: list[tuple[str, float]] = []
+    for slot in order.tolist():
+        if allowed is None or allowed(ids[slot]):
+            results.append((ids[slot], float(scores[slot])))
+            if len(results) == top_k:
+                break
+    return results
+
+
+class Bm25sIndex:
+    """The same index and ranking, scored by the ``bm25s`` library (sparse matrices).
+
+    Lucene's variant, whose scores are ours divided by (k1 + 1): the same ranking. Kept beside
+    ``BM25Index`` so ``benchmarks/retrieval.py`` can compare them on the same chunks.
+    """
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self._tokens: dict[str, list[str]] = {}
+        self._ids: list[str] = []
+        self._model: Any = None
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def add(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+        if len(ids) != len(texts):
+            raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
+        self._tokens.update((i, tokenize(t)) for i, t in zip(ids, texts, strict=True))
+        self._model = None
+
+    def remove(self, ids: Iterable[str]) -> None:
+        for doc_id in ids:
+            self._tokens.pop(doc_id, None)
+        self._model = None
+
+    def search(
+        self, query: str, top_k: int, allowed: Callable[[str], bool] | None = None
+    ) -> list[tuple[str, float]]:
+        terms = sorted(set(tokenize(query)))
+        if top_k <= 0 or not self._tokens or not terms:
+            return []
+        if self._model is None:
+            import bm25s
+
+            self._ids = sorted(self._tokens)
+            self._model = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+            # an empty token list marks a document of stopwords only, as it does for BM25Index
+            self._model.index([self._tokens[i] for i in self._ids], show_progress=False)
+        return ranked(self._ids, np.asarray(self._model.get_scores(terms)), top_k, allowed)
 
 
 @dataclass
