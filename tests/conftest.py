@@ -30,6 +30,24 @@ def qa(id_: str, question: str, answer: str, **metadata: Any) -> dict[str, Any]:
     }
 
 
+def tiny_llama(**config: Any) -> Any:
+    """A randomly initialised 4-layer Llama (seeded): real transformers code in milliseconds."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    settings = {
+        "vocab_size": 64,
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        **config,
+    }
+    return LlamaForCausalLM(LlamaConfig(**settings))
+
+
 @pytest.fixture
 def make_task(tmp_path: Path) -> Callable[..., Path]:
     """Write a small label task folder: colours of fruit, answerable by a scripted fake."""

@@ -4,7 +4,7 @@ Usage:
     shipwise                                   # one run: the default task, the prompt arm
     shipwise -m                                # the study: every arm in hydra.sweeper.params
     shipwise task=policy_qa strategy=prompt limit=20
-    shipwise -m strategy.k=2,4,8               # a sweep; each combination is one MLflow run
+    shipwise -m strategy.demos.k=2,4,8         # a sweep; each combination is one MLflow run
     shipwise model=openai model.model=gpt-4o-mini   # key from $OPENAI_API_KEY
     shipwise --cfg job                         # print the composed config
 
@@ -152,7 +152,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
     root = Path(plain["paths"]["cache"]).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
     generation = plain["generation"]
-    generator = instantiate_node(cfg.model, "model")
+    generator = _shared(plain["model"], "model")
     settings = GenerationSettings(
         max_new_tokens=task.spec.max_new_tokens,
         temperature=generation["temperature"],
@@ -170,7 +170,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         task=task,
         strategy=instantiate_node(cfg.strategy, "strategy"),
         generator=generator,
-        embedder_factory=lambda: instantiate_node(cfg.embedder, "embedder"),
+        embedder_factory=lambda: _shared(plain["embedder"], "embedder"),
         settings=settings,
         tracking=TrackingConfig(**plain["tracking"]),
         root=root,
@@ -181,6 +181,18 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         seed=plain["seed"],
         output_dir=Path(HydraConfig.get().runtime.output_dir),
     )
+
+
+_BUILT: dict[str, Any] = {}
+
+
+def _shared(node: dict[str, Any], group: str) -> Any:
+    """One model (or embedder) per resolved config in this process: the arms of a sweep share
+    its loaded weights and its kept prompt prefix instead of loading them again."""
+    key = json.dumps({"group": group, **node}, sort_keys=True, default=str)
+    if key not in _BUILT:
+        _BUILT[key] = instantiate_node(node, group)
+    return _BUILT[key]
 
 
 def _allowed(constrain: Any, output: OutputSpec, generator: Generator) -> tuple[str, ...]:

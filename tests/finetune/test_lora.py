@@ -5,6 +5,7 @@ import pytest
 
 from shipwise.errors import ConfigError, DataError
 from shipwise.finetune.lora import Encoded, LoraSettings, collate, encode, length_batches
+from tests.conftest import tiny_llama
 
 
 class _Tokenizer:
@@ -67,28 +68,12 @@ def test_top_layers_adapt_the_upper_layers_only() -> None:
         _top_layers(model, 31)
 
 
-def _tiny_llama() -> Any:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=64,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-    )
-    return LlamaForCausalLM(config)
-
-
 def test_top_layers_with_all_linear_adapts_every_linear_module_of_the_top_layers_only() -> None:
     from shipwise.finetune.lora import train_lora
 
     examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(4)]
     settings = LoraSettings(top_layers=2, epochs=1, batch_size=2, dropout=0.0)
-    report = train_lora(_tiny_llama(), examples, [], settings, pad_id=0)
+    report = train_lora(tiny_llama(), examples, [], settings, pad_id=0)
     adapted = {
         name.split(".layers.")[1].split(".lora_A")[0]
         for name, _ in report.model.named_parameters()
@@ -111,7 +96,7 @@ def test_top_layers_refuses_a_pattern_it_cannot_combine_with_layers() -> None:
 
     settings = LoraSettings(top_layers=2, target_modules=".*proj", epochs=1)
     with pytest.raises(ConfigError, match="target_modules"):
-        train_lora(_tiny_llama(), [Encoded("a", (1,), (2, 0))], [], settings, pad_id=0)
+        train_lora(tiny_llama(), [Encoded("a", (1,), (2, 0))], [], settings, pad_id=0)
 
 
 def test_frozen_layers_run_once_and_train_exactly_as_the_plain_path(
@@ -129,11 +114,11 @@ def test_frozen_layers_run_once_and_train_exactly_as_the_plain_path(
     def adapter(report: Any) -> dict[str, Any]:
         return {k: v for k, v in report.model.state_dict().items() if "lora_" in k}
 
-    cached = lora.train_lora(_tiny_llama(), examples, val, settings, pad_id=0)
+    cached = lora.train_lora(tiny_llama(), examples, val, settings, pad_id=0)
     assert cached.frozen_layers_cached == 2
     assert cached.summary()["train/frozen_layers_cached"] == 2.0
     monkeypatch.setattr(lora.FrozenBelow, "build", classmethod(lambda cls, *a: None))
-    plain = lora.train_lora(_tiny_llama(), examples, val, settings, pad_id=0)
+    plain = lora.train_lora(tiny_llama(), examples, val, settings, pad_id=0)
     assert plain.frozen_layers_cached == 0
     assert [e.val_loss for e in cached.epochs] == pytest.approx([e.val_loss for e in plain.epochs])
     weights, reference = adapter(cached), adapter(plain)
@@ -150,5 +135,5 @@ def test_frozen_layers_fall_back_when_the_split_path_differs(
     monkeypatch.setattr(lora.FrozenBelow, "matches", lambda self, batch: False)
     examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(4)]
     settings = LoraSettings(top_layers=2, epochs=1, batch_size=2)
-    report = lora.train_lora(_tiny_llama(), examples, [], settings, pad_id=0)
+    report = lora.train_lora(tiny_llama(), examples, [], settings, pad_id=0)
     assert report.frozen_layers_cached == 0 and report.steps == 2

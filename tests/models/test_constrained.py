@@ -3,7 +3,7 @@ import json
 import pytest
 
 from shipwise.errors import ConfigError
-from shipwise.models.constrained import TokenTrie, allowed_outputs, prefix_constraint
+from shipwise.models.constrained import DEAD, TokenTrie, TrieConstraint, allowed_outputs
 from shipwise.tasks.task import OutputSpec
 
 
@@ -35,11 +35,30 @@ def test_trie_offers_only_continuations_of_allowed_sequences() -> None:
     assert trie.next_tokens([7]) == []
 
 
-def test_prefix_constraint_reads_the_answer_after_the_padded_prompt() -> None:
+def test_the_constraint_masks_every_score_off_the_trie_and_follows_each_row() -> None:
     import torch
 
-    allowed = prefix_constraint(TokenTrie([[5, 6, 2], [5, 7, 2]]), prompt_length=3, end_token=2)
-    assert allowed(0, torch.tensor([0, 11, 12])) == [5]
-    assert sorted(allowed(0, torch.tensor([0, 11, 12, 5]))) == [6, 7]
-    # a finished (or derailed) row may only end
-    assert allowed(0, torch.tensor([0, 11, 12, 5, 6, 2])) == [2]
+    trie = TokenTrie([[5, 6, 2], [5, 7, 2]])
+    constraint = TrieConstraint(trie, prompt_length=3, end_token=2)
+    scores = torch.arange(20, dtype=torch.float32).repeat(2, 1)  # (rows, vocab)
+    prompts = torch.tensor([[0, 11, 12], [11, 12, 13]])
+
+    first = constraint(prompts, scores)
+    assert first[0, 5] == 5.0 and torch.isinf(first[0]).sum() == 19  # only 5 may start
+    second = constraint(torch.cat([prompts, torch.tensor([[5], [5]])], dim=1), scores)
+    assert torch.isfinite(second[0]).nonzero().flatten().tolist() == [6, 7]
+    # one row finished (or derailed, which greedy decoding cannot do): it may only end
+    third = constraint(torch.tensor([[0, 11, 12, 5, 6], [11, 12, 13, 5, 9]]), scores)
+    assert torch.isfinite(third).nonzero().tolist() == [[0, 2], [1, 2]]
+    assert third[0, 2] == 2.0  # allowed scores are kept as they were
+
+
+def test_the_constraint_walks_from_the_root_when_called_out_of_order() -> None:
+    import torch
+
+    trie = TokenTrie([[5, 6, 2], [5, 7, 2]])
+    constraint = TrieConstraint(trie, prompt_length=1, end_token=2)
+    scores = torch.zeros(1, 10)
+    out = constraint(torch.tensor([[0, 5, 7]]), scores)  # no earlier call saw this row
+    assert torch.isfinite(out).nonzero()[:, 1].tolist() == [2]
+    assert trie.walk([5, 9]) == DEAD and trie.walk([5]) != DEAD

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,42 @@ def test_the_tokenizer_alone_loads_without_dequantizing_any_weights(
     assert tokenizer("hello world")["input_ids"] == smollm2.load()[1]("hello world")["input_ids"]
     [folder] = [p for p in (tmp_path / "models").iterdir() if p.is_dir()]
     assert folder.name.endswith("-tokenizer") and not list(folder.glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("task_name", ["support_triage", "policy_qa"])
+def test_answers_with_the_shared_prefix_cache_equal_those_without(
+    smollm2: Any, task_name: str
+) -> None:
+    """Prompt-arm prompts of a shipped task: the same greedy answers, cached prefix or not."""
+    from omegaconf import OmegaConf
+
+    from shipwise.config import config_dir
+    from shipwise.models.constrained import allowed_outputs
+    from shipwise.models.prefix_cache import common_prefix_length
+    from shipwise.strategies.base import render_chat
+    from shipwise.tasks.task import load_task_config
+
+    spec = OmegaConf.to_container(OmegaConf.load(config_dir() / "task" / f"{task_name}.yaml"))
+    task = load_task_config(spec)  # type: ignore[arg-type]
+    train, test = list(task.split("train")), list(task.split("test"))[:3]
+    # A different demonstration per prompt: only the system prompt is shared, and the rows'
+    # different lengths put padding between the cached prefix and the rest.
+    prompts = [render_chat(task.spec.system_prompt, e, [train[i]]) for i, e in enumerate(test)]
+    settings = [GenerationSettings(max_new_tokens=task.spec.max_new_tokens)]
+    if task.spec.output.kind == "json":
+        settings.append(replace(settings[0], allowed=allowed_outputs(task.spec.output)))
+    for setting in settings:
+        try:
+            smollm2.share_prefix = False
+            plain = smollm2.generate(prompts, setting)
+            smollm2.share_prefix = True
+            computed = smollm2._prefixes.tokens_computed
+            cached = smollm2.generate(prompts, setting)
+        finally:
+            smollm2.share_prefix = True
+        rows = smollm2.tokenize([smollm2.render(p) for p in prompts])
+        shared = smollm2._prefixes.longest(rows[0])
+        assert shared is not None and len(shared.tokens) == common_prefix_length(rows) > 40
+        assert smollm2._prefixes.tokens_computed - computed <= len(shared.tokens)
+        assert [c.text for c in cached] == [c.text for c in plain]
+        assert [c.prompt_tokens for c in cached] == [c.prompt_tokens for c in plain]

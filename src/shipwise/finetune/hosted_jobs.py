@@ -226,7 +226,7 @@ class JobClient:
             (openai.APIConnectionError, "check strategy.backend.base_url and the network" + resume),
             (
                 openai.BadRequestError,
-                "check the strategy.hosted settings against the provider's fine-tuning docs",
+                "check the strategy.backend settings against the provider's fine-tuning docs",
             ),
         ]
         fix = next((f for kind, f in fixes if isinstance(exc, kind)), "re-run" + resume)

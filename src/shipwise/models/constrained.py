@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shipwise.errors import ConfigError
@@ -60,44 +60,102 @@ def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
     )
 
 
-@dataclass
-class _Node:
-    children: dict[int, _Node] = field(default_factory=dict)
+DEAD = -1  # the state of a row that left the trie or finished an answer: it may only end
 
 
 class TokenTrie:
-    """Token sequences of the allowed outputs, each ending in the end-of-answer token."""
+    """Token sequences of the allowed outputs, each ending in the end-of-answer token.
+
+    Nodes are numbered (the root is 0), so a row's place in the trie is one integer that
+    advances by one dictionary lookup per generated token.
+    """
 
     def __init__(self, sequences: Sequence[Sequence[int]]) -> None:
         if not sequences:
             raise ValueError("a trie needs at least one sequence")
-        self.root = _Node()
+        self.children: list[dict[int, int]] = [{}]  # node -> token -> child node
         for sequence in sequences:
-            node = self.root
+            node = 0
             for token in sequence:
-                node = node.children.setdefault(token, _Node())
+                child = self.children[node].get(token)
+                if child is None:
+                    child = len(self.children)
+                    self.children.append({})
+                    self.children[node][token] = child
+                node = child
+        self._allowed: dict[tuple[int, int], torch.Tensor] = {}
+
+    def step(self, node: int, token: int) -> int:
+        """The node after ``token`` is generated at ``node`` (DEAD when it is not allowed)."""
+        return DEAD if node == DEAD else self.children[node].get(token, DEAD)
+
+    def walk(self, tokens: Sequence[int], node: int = 0) -> int:
+        for token in tokens:
+            node = self.step(node, token)
+        return node
+
+    def forced(self) -> list[int]:
+        """The tokens every allowed output starts with, up to its first choice or its end.
+
+        Decoding them step by step only confirms what the trie dictates (``{"category": "``
+        for a JSON task), so they can go in with the prompt instead, one pass for all of them.
+        """
+        tokens, node = [], 0
+        while len(self.children[node]) == 1:
+            [(token, child)] = self.children[node].items()
+            if not self.children[child]:  # the end-of-answer token: leave it to decoding
+                break
+            tokens.append(token)
+            node = child
+        return tokens
 
     def next_tokens(self, prefix: Sequence[int]) -> list[int]:
         """Tokens that may follow ``prefix``; empty once an output is complete or left the trie."""
-        node = self.root
-        for token in prefix:
-            child = node.children.get(token)
-            if child is None:
-                return []
-            node = child
-        return list(node.children)
+        node = self.walk(prefix)
+        return [] if node == DEAD else list(self.children[node])
+
+    def allowed(self, node: int, end_token: int) -> torch.Tensor:
+        """The token ids allowed at ``node`` as a tensor, made once per node."""
+        import torch
+
+        key = (node, end_token)
+        if key not in self._allowed:
+            ids = list(self.children[node]) if node != DEAD else []
+            self._allowed[key] = torch.tensor(ids or [end_token], dtype=torch.long)
+        return self._allowed[key]
 
 
-def prefix_constraint(
-    trie: TokenTrie, prompt_length: int, end_token: int
-) -> Callable[[int, torch.Tensor], list[int]]:
-    """A ``prefix_allowed_tokens_fn`` for ``generate``: the trie's next tokens for each row.
+class TrieConstraint:
+    """A logits processor for ``generate``: every score off the trie becomes -inf.
 
-    Prompts are left-padded to ``prompt_length``, so a row's answer so far is everything after
-    it. A finished row (or one off the trie, which greedy decoding cannot reach) may only end.
+    Each row's trie node is carried from step to step (one lookup for the token just chosen)
+    and each node's allowed ids are a tensor made once, so a step costs two indexing
+    operations over the batch, not a Python list and a walk from the root per row. Prompts
+    are left-padded to ``prompt_length``: a row's answer so far is everything after it, from
+    trie node ``start`` (the node after ``forced()`` tokens already put in the prompt).
     """
 
-    def allowed(batch_id: int, input_ids: torch.Tensor) -> list[int]:
-        return trie.next_tokens(input_ids[prompt_length:].tolist()) or [end_token]
+    def __init__(self, trie: TokenTrie, prompt_length: int, end_token: int, start: int = 0) -> None:
+        self.trie, self.prompt_length, self.end_token = trie, prompt_length, end_token
+        self.start = start
+        self._nodes: list[int] = []
+        self._seen = -1  # input length at the last call
 
-    return allowed
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        length = input_ids.shape[1]
+        if length == self._seen + 1 and len(self._nodes) == input_ids.shape[0]:
+            last = input_ids[:, -1].tolist()
+            self._nodes = [self.trie.step(n, t) for n, t in zip(self._nodes, last, strict=True)]
+        else:  # the first step, or called out of order: walk each row from the root
+            answers = input_ids[:, self.prompt_length :].tolist()
+            self._nodes = [self.trie.walk(a, self.start) for a in answers]
+        self._seen = length
+        allowed = [self.trie.allowed(n, self.end_token) for n in self._nodes]
+        cols = torch.cat(allowed).to(scores.device)
+        counts = torch.tensor([len(a) for a in allowed], device=scores.device)
+        rows = torch.repeat_interleave(torch.arange(len(allowed), device=scores.device), counts)
+        masked = torch.full_like(scores, -math.inf)
+        masked[rows, cols] = scores[rows, cols]
+        return masked

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shipwise.cache import staged_folder
 from shipwise.errors import ConfigError, GenerationError
@@ -26,9 +26,10 @@ from shipwise.models.base import (
     Price,
     ProgressCallback,
     TokenCounting,
-    apply_stop,
 )
-from shipwise.models.constrained import TokenTrie, prefix_constraint
+from shipwise.models.constrained import TokenTrie
+from shipwise.models.decoding import generate_batch
+from shipwise.models.prefix_cache import PrefixCache
 from shipwise.progress import status
 from shipwise.tasks.example import Messages
 
@@ -52,6 +53,7 @@ class LocalGenerator:
         batch_size: int = 8,
         cache_dir: str | None = None,
         price: Price | Mapping[str, float] | None = None,
+        share_prefix: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ConfigError("batch_size must be at least 1", where="model.batch_size")
@@ -60,6 +62,7 @@ class LocalGenerator:
         self.device_setting = device
         self.dtype_setting = dtype
         self.batch_size = batch_size
+        self.share_prefix = share_prefix
         self.cache_dir = Path(cache_dir) if cache_dir else None
         source = f"{path}/{gguf_file}" if gguf_file else path
         self._info = ModelInfo(
@@ -71,6 +74,7 @@ class LocalGenerator:
         self._model: PreTrainedModel | None = None
         self._tokenizer: PreTrainedTokenizerBase | None = None
         self._tries: dict[tuple[tuple[str, ...], int], TokenTrie] = {}
+        self._prefixes = PrefixCache()  # keys and values of shared prompt prefixes, per weights
 
     @property
     def info(self) -> ModelInfo:
@@ -147,6 +151,7 @@ class LocalGenerator:
             name=name, source=self._info.source, price=self._info.price, fingerprint=fingerprint
         )
         clone._model, clone._tokenizer, clone._tries = model, tokenizer, {}
+        clone._prefixes = PrefixCache()  # other weights, other keys and values
         return clone
 
     def _source(self) -> str:
@@ -246,36 +251,53 @@ class LocalGenerator:
         import torch
 
         model, tokenizer = self.load()
-        texts = [self.render(p) for p in prompts]
-        lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+        rows = self.tokenize([self.render(p) for p in prompts])
         limit = int(getattr(model.config, "max_position_embeddings", 1 << 30))
-        for index, length in enumerate(lengths):
-            if length + settings.max_new_tokens > limit:
+        for index, row in enumerate(rows):
+            if len(row) + settings.max_new_tokens > limit:
                 raise GenerationError(
-                    f"prompt {index} has {length} tokens; with {settings.max_new_tokens} new tokens"
-                    f" it exceeds the model's context of {limit}",
+                    f"prompt {index} has {len(row)} tokens; with {settings.max_new_tokens} new"
+                    f" tokens it exceeds the model's context of {limit}",
                     where="strategy",
-                    fix="use fewer demonstrations (strategy.k) or shorter inputs",
+                    fix="use fewer demonstrations (strategy.demos.k) or shorter inputs",
                 )
         # Longest first: similar lengths share a batch, so padding stays small.
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-        results: list[Completion | None] = [None] * len(texts)
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
+        results: list[Completion | None] = [None] * len(rows)
         if settings.temperature > 0:
             torch.manual_seed(settings.seed)
+        trie = self._trie(settings.allowed, self.end_token()) if settings.allowed else None
+        started = time.perf_counter()
+        if self.share_prefix and len(rows) > 1:
+            self._prefixes.shared(model, rows)  # what every prompt of the call starts with
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            completions = self._generate_batch([texts[i] for i in batch], settings)
+            batch_rows = [rows[i] for i in batch]
+            prefix = self._prefixes.shared(model, batch_rows) if self.share_prefix else None
+            completions = generate_batch(
+                model, tokenizer, batch_rows, settings, self.end_tokens(), prefix, trie, started
+            )
             for i, completion in zip(batch, completions, strict=True):
                 results[i] = completion
             if on_progress:
                 on_progress(len(batch))
+            started = time.perf_counter()
         return [r for r in results if r is not None]
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of rendered prompts (the template already holds any special tokens)."""
+        _, tokenizer = self.load()
+        return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
     def end_token(self) -> int:
         """The token that ends an answer (the first of the model's end-of-sequence ids)."""
+        return self.end_tokens()[0]
+
+    def end_tokens(self) -> list[int]:
+        """Every token that ends an answer: the model's end-of-sequence ids."""
         model, tokenizer = self.load()
         value = model.generation_config.eos_token_id or tokenizer.eos_token_id
-        return int(value[0]) if isinstance(value, list | tuple) else int(value)
+        return [int(v) for v in value] if isinstance(value, list | tuple) else [int(value)]
 
     def _trie(self, allowed: tuple[str, ...], end: int) -> TokenTrie:
         """The allowed answers as tokens, tokenized as they follow the generation prompt."""
@@ -286,57 +308,6 @@ class LocalGenerator:
             self._tries[key] = TokenTrie([[*ids, end] for ids in encoded])
         return self._tries[key]
 
-    def _generate_batch(self, texts: list[str], settings: GenerationSettings) -> list[Completion]:
-        import torch
-        from transformers import GenerationConfig
-
-        model, tokenizer = self.load()
-        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        encoded = encoded.to(model.device)
-        config = GenerationConfig(
-            max_new_tokens=settings.max_new_tokens,
-            do_sample=settings.temperature > 0,
-            temperature=settings.temperature if settings.temperature > 0 else None,
-            top_p=settings.top_p if settings.temperature > 0 else None,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=model.generation_config.eos_token_id or tokenizer.eos_token_id,
-            # Stop strings end a sequence inside generate, so a batch stops once every answer
-            # has finished instead of decoding to max_new_tokens.
-            stop_strings=list(settings.stop) or None,
-        )
-        constraint = None
-        if settings.allowed:
-            end = self.end_token()
-            constraint = prefix_constraint(
-                self._trie(settings.allowed, end), encoded["input_ids"].shape[1], end
-            )
-        started = time.perf_counter()
-        with torch.inference_mode():
-            output = model.generate(  # type: ignore[operator]
-                **encoded,
-                generation_config=config,
-                tokenizer=tokenizer,
-                prefix_allowed_tokens_fn=constraint,
-            )
-        elapsed = time.perf_counter() - started
-        new_tokens = output[:, encoded["input_ids"].shape[1] :]  # (batch, generated)
-        prompt_tokens = encoded["attention_mask"].sum(dim=1).tolist()
-        eos_ids = _as_set(config.eos_token_id)
-        completions = []
-        for row, n_prompt in zip(new_tokens.tolist(), prompt_tokens, strict=True):
-            n_generated = next((k for k, tok in enumerate(row) if tok in eos_ids), len(row))
-            text = str(tokenizer.decode(row[:n_generated], skip_special_tokens=True))
-            completions.append(
-                Completion(
-                    text=apply_stop(text, settings.stop).strip(),
-                    prompt_tokens=int(n_prompt),
-                    completion_tokens=n_generated,
-                    latency_s=elapsed,
-                    compute_s=elapsed / len(texts),
-                )
-            )
-        return completions
-
 
 def weights_fingerprint(path: Path, gguf_file: str | None) -> str:
     """File names, sizes and mtimes of local weights (cheap, and changes when they do)."""
@@ -345,12 +316,6 @@ def weights_fingerprint(path: Path, gguf_file: str | None) -> str:
     files = [path / gguf_file] if gguf_file else sorted(p for p in path.rglob("*") if p.is_file())
     stats = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
     return hashlib.sha256(repr((str(path.resolve()), stats)).encode()).hexdigest()[:16]
-
-
-def _as_set(value: Any) -> set[int]:
-    if value is None:
-        return set()
-    return {int(v) for v in value} if isinstance(value, list | tuple) else {int(value)}
 
 
 def resolve_device(setting: str) -> str:
