@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import copy
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shipwise.errors import ConfigError
-from shipwise.evaluation import metrics
+from shipwise.evaluation import metrics, text_metrics
 from shipwise.evaluation.stats import Interval, bootstrap_mean
+from shipwise.evaluation.style import style_metric_names, style_scores
 from shipwise.tasks.task import OutputSpec
+
+if TYPE_CHECKING:
+    from shipwise.evaluation.judge import Judge
+    from shipwise.retrieval.embedders import Embedder
+
+
+@dataclass(frozen=True)
+class ScoringContext:
+    """What the scores that embed or call a judge need. A text metric whose part is absent
+    (no embedder factory for ``similarity``, no judge for ``judge``) is left out."""
+
+    embedder_factory: Callable[[], Embedder] | None = None
+    judge: Judge | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,8 @@ class Summary:
     completion_tokens_mean: float
     usd_per_1k_calls: float
     n: int
+    scoring: Mapping[str, float] = field(default_factory=dict)
+    """What scoring itself cost (the judge's calls and $), apart from the arm's calls."""
 
     def as_metrics(self, prefix: str = "") -> dict[str, float]:
         out = {f"{prefix}{name}": value for name, value in self.means.items()}
@@ -48,23 +67,54 @@ class Summary:
                 f"{prefix}n": float(self.n),
             }
         )
+        out.update({f"{prefix}{name}": value for name, value in self.scoring.items()})
         return out
 
 
 class Evaluator:
-    """Scores predictions against references for one output spec and primary metric."""
+    """Scores predictions against references for one output spec and primary metric.
 
-    def __init__(self, output: OutputSpec, metric: str, seed: int = 0, resamples: int = 10_000):
+    :meth:`score` gives the per-example metrics; :meth:`score_batch` adds those that embed
+    (``similarity``) or call a judge (``judge``), which need a :class:`ScoringContext`.
+    """
+
+    def __init__(
+        self,
+        output: OutputSpec,
+        metric: str,
+        seed: int = 0,
+        resamples: int = 10_000,
+        context: ScoringContext | None = None,
+    ):
         self.output = output
         self.fields = list(output.fields or {})
-        self.names = metrics.metric_names(output.kind, output.fields)
+        self.context = context or ScoringContext()
+        self.judge = self.context.judge if "judge" in output.metrics else None
+        self.embeds = "similarity" in output.metrics and self.context.embedder_factory is not None
+        self.names = metrics.metric_names(output.kind, output.fields) + self._text_names()
         if metric not in self.names:
+            needs = {"similarity": "an embedder", "judge": "a judge (judge=openai)"}
+            needs["judge_pairwise"] = needs["judge"]
             raise ConfigError(
-                f"metric {metric!r} is not available for {output.kind} outputs",
+                f"metric {metric!r} is not available for this {output.kind} output"
+                + (f": it needs {needs[metric]} in the scoring context" if metric in needs else ""),
                 where="task.metric",
                 fix=f"use one of {', '.join(self.names)}",
             )
         self.metric, self.seed, self.resamples = metric, seed, resamples
+        self._embedder: Embedder | None = None
+        self._scoring: dict[str, float] = {}
+
+    def _text_names(self) -> list[str]:
+        chosen = self.output.metrics
+        names = [m for m in ("rouge_l", "chrf") if m in chosen]
+        if self.embeds:
+            names.insert(0, "similarity")
+        if "style" in chosen:
+            names += style_metric_names(self.output.style)
+        if self.judge is not None:
+            names += [self.judge.metric, "judge_failed"]
+        return names
 
     def score(
         self, prediction: str, reference: str, alternatives: Sequence[str] = ()
@@ -85,7 +135,52 @@ class Evaluator:
             scores["label_accuracy"] = metrics.label_accuracy(prediction, reference)
         elif self.output.kind == "json":
             scores.update(metrics.json_scores(prediction, reference, self.fields))
+        chosen = self.output.metrics
+        if "rouge_l" in chosen:
+            scores["rouge_l"] = text_metrics.rouge_l(prediction, reference)
+        if "chrf" in chosen:
+            scores["chrf"] = text_metrics.chrf(prediction, reference)
+        if "style" in chosen:
+            scores.update(style_scores(self.output.style, prediction, reference))
         return scores
+
+    def score_batch(
+        self,
+        predictions: Sequence[str],
+        references: Sequence[str],
+        inputs: Sequence[str] | None = None,
+        alternatives: Sequence[Sequence[str]] | None = None,
+    ) -> list[dict[str, float]]:
+        """:meth:`score` for every example, plus similarity (one embedding call for the
+        batch) and the judge's verdicts (``inputs``, the user messages, are what it reads)."""
+        others = alternatives if alternatives is not None else [()] * len(predictions)
+        scores = [
+            self.score(p, r, a) for p, r, a in zip(predictions, references, others, strict=True)
+        ]
+        if self.embeds and predictions:
+            groups = [[r, *a] for r, a in zip(references, others, strict=True)]
+            sims = text_metrics.cosine_similarity(self._embedder_once(), predictions, groups)
+            for row, value in zip(scores, sims, strict=True):
+                row["similarity"] = value
+        if self.judge is not None and predictions:
+            if inputs is None:
+                raise ValueError("the judge reads the user messages: pass inputs=")
+            before = copy.copy(self.judge.usage)
+            verdicts = self.judge.judge(self.output.rubric, inputs, predictions, references)
+            for row, verdict in zip(scores, verdicts, strict=True):
+                row[self.judge.metric] = verdict.score
+                row["judge_failed"] = float(verdict.failed)
+            spent = asdict(self.judge.usage)
+            for key, old in asdict(before).items():
+                name = f"judge.{key}"
+                self._scoring[name] = self._scoring.get(name, 0.0) + spent[key] - old
+        return scores
+
+    def _embedder_once(self) -> Embedder:
+        if self._embedder is None:
+            assert self.context.embedder_factory is not None
+            self._embedder = self.context.embedder_factory()
+        return self._embedder
 
     def summarize(
         self,
@@ -96,10 +191,14 @@ class Evaluator:
         completion_tokens: Sequence[int],
         costs_usd: Sequence[float],
     ) -> Summary:
-        means = {name: float(np.mean([s[name] for s in scores])) for name in self.names}
-        primary = bootstrap_mean(
-            [s[self.metric] for s in scores], resamples=self.resamples, seed=self.seed
-        )
+        # Names every score carries: score() alone leaves out similarity and the judge.
+        names = [n for n in self.names if all(n in s for s in scores)]
+        with warnings.catch_warnings():  # a judge that failed on every example: NaN, said so
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = {n: float(np.nanmean([s[n] for s in scores])) for n in names}
+        # A judge's unparsable answers are NaN: the interval is over the examples it scored.
+        values = [s[self.metric] for s in scores if not np.isnan(s[self.metric])]
+        primary = bootstrap_mean(values, resamples=self.resamples, seed=self.seed)
         latency = np.asarray(latencies_s, dtype=float)
         return Summary(
             metric=self.metric,
@@ -112,4 +211,5 @@ class Evaluator:
             completion_tokens_mean=float(np.mean(completion_tokens)),
             usd_per_1k_calls=float(np.mean(costs_usd)) * 1000,
             n=len(scores),
+            scoring=dict(self._scoring),
         )
