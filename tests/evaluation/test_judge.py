@@ -188,3 +188,42 @@ def test_a_missing_key_names_the_judge_setting(
 def test_an_unknown_mode_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"judge\.mode"):
         Judge("grader", mode="tournament")
+
+
+def test_the_judge_config_builds_and_judges_reply_style_through_the_evaluator(
+    serve: Callable[..., FakeOpenAIServer], key_env: str, tmp_path: Path
+) -> None:
+    """judge=openai composed as users run it, pointed at the local server, on real records."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from shipwise.cli import build
+    from shipwise.config import config_dir, register_resolvers
+    from shipwise.evaluation.evaluator import Evaluator, ScoringContext
+    from shipwise.retrieval.embedders import HashingEmbedder
+    from shipwise.tasks.task import load_task_config
+    from shipwise.tracking import flatten, redact
+
+    server = serve(lambda body: '{"score": 4, "reason": "follows the guide"}')
+    register_resolvers()
+    overrides = ["task=reply_style", "judge=openai", f"judge.base_url={server.base_url}"]
+    overrides += [f"judge.api_key_env={key_env}", f"paths.root={tmp_path}"]
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    plain: Any = OmegaConf.to_container(cfg, resolve=True)
+    judge = build(cfg.judge, "judge")
+    assert isinstance(judge, Judge) and judge.seed == plain["seed"]
+    task = load_task_config(plain["task"])
+    val = list(task.split("val"))[:4]
+    context = ScoringContext(embedder_factory=HashingEmbedder, judge=judge)
+    evaluator = Evaluator(task.spec.output, task.spec.metric, context=context)
+    scores = evaluator.score_batch(
+        [e.reference for e in val], [e.reference for e in val], [e.user_text for e in val]
+    )
+    assert all(s["judge"] == 0.75 and s["style_all"] == 1.0 for s in scores)
+    assert task.spec.output.rubric.splitlines()[0] in user_text(server.requests[0].json)
+    # The same scrub as for models: the key is in no param, no cache file, no request record.
+    params = redact(flatten(plain))
+    assert not any(KEY in str(v) for v in params.values())
+    cached = [p for p in (tmp_path / ".shipwise" / "judge").rglob("*.json")]
+    assert len(cached) == 4 and not any(KEY in p.read_text() for p in cached)
