@@ -52,6 +52,8 @@ def with_articles(text: str) -> str:
 def facts(rng: random.Random, kind: str) -> dict[str, str]:
     if kind == "partful":
         item = rng.choice(sorted(parts.PARTS))
+    elif kind == "hard":  # things that crack, dent and smash (not clothing)
+        item = rng.choice([i for k, group in parts.ITEMS.items() if k != "clothing" for i in group])
     elif kind in parts.ITEMS:
         item = rng.choice(parts.ITEMS[kind])
     else:
@@ -105,7 +107,7 @@ def compose(rng: random.Random, scenario: str, split: str) -> tuple[str, str, di
     message = with_articles(frame).format(**values)
     if not re.match(r"(hi|hello|hey)\b", message, re.IGNORECASE):
         opener = rng.choice(parts.OPENERS)
-        if opener.endswith(". ") or (not opener and rng.random() < 0.5):
+        if opener or rng.random() < 0.5:
             message = message[0].upper() + message[1:]
         message = opener + message
     if named:

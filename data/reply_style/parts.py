@@ -68,7 +68,7 @@ CURRENCY = ["$", "£", "€"]
 
 # A message may open with one of these, and, when it is signed, close with one of the
 # sign-offs (the name the reply greets).
-OPENERS = ["", "", "", "Hi, ", "Hello, ", "Hi there, ", "Hello Kestrel Lane, ", "Good morning. "]
+OPENERS = ["", "", "", "Hi,\n", "Hello,\n\n", "Hi there,\n\n", "Hello Kestrel Lane,\n\n", "Good morning. "]
 SIGNATURES = [
     "\n\nThanks, {name}", "\n\n{name}", " - {name}", "\n\nCheers,\n{name}", "\n\nBest, {name}",
     "\n\nRegards,\n{name}", " Thanks. {name}", "\n\nMany thanks\n{name}",
@@ -158,7 +158,7 @@ SCENARIOS: dict[str, dict[str, object]] = {
         ],
     },
     "damaged": {
-        "kind": "any",
+        "kind": "hard",
         "frames": [
             "The {item} arrived today with a big crack down the side. Order {order}. Really disappointed.",
             "my {item} came damaged. box was crushed and it's dented",
@@ -227,7 +227,7 @@ SCENARIOS: dict[str, dict[str, object]] = {
         ],
         "act": [
             "We've posted {part} to you today by first class on {order_phrase}, at no cost.",
-            "We've asked our warehouse to send {part} straight away, and it should reach you in two to three working days.",
+            "We've asked our warehouse to send {part} straight away by tracked post, which takes two to three working days.",
             "A replacement for {part} is on its way to you today, tracked, and we've added a note to {order_phrase}.",
         ],
         "next": [
