@@ -15,6 +15,7 @@ Prints a markdown table; tests/evaluation/test_validity.py runs it on a few exam
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 from collections.abc import Mapping, Sequence
@@ -30,12 +31,14 @@ ROWS = ("similarity", "rouge_l", "chrf", "style_pass", "style_all")
 def replies_zero_shot(generator: object, system_prompt: str, messages: Sequence[str]) -> list[str]:
     """The base model's answers: the task's instruction, the message, nothing else."""
     from shipwise.models.base import GenerationSettings, Generator
+    from shipwise.progress import counting
     from shipwise.tasks.example import Message
 
     assert isinstance(generator, Generator)
     prompts = [(Message("system", system_prompt), Message("user", m)) for m in messages]
     settings = GenerationSettings(max_new_tokens=task_spec()["max_new_tokens"])
-    return [c.text for c in generator.generate(prompts, settings)]
+    with counting("zero-shot replies", total=len(prompts)) as advance:
+        return [c.text for c in generator.generate(prompts, settings, advance)]
 
 
 def task_spec() -> dict[str, Any]:
@@ -82,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--split", default="val")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="also write replies and table")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from shipwise.config import package_dir
@@ -106,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     table = score_sets(sets, references, embedder)
     print(f"reply_style {args.split}, n={len(examples)}\n")
     print(render(table, [rule.name for rule in task.spec.output.style]))
+    if args.out is not None:
+        replies = [{"id": e.id, "zero_shot": z} for e, z in zip(examples, zero_shot, strict=True)]
+        args.out.write_text(json.dumps({"table": table, "replies": replies}, indent=1))
     print("\nthree zero-shot replies:\n")
     for example, reply in list(zip(examples, zero_shot, strict=True))[:3]:
         print(f"--- {example.id}\n{example.user_text}\n>>>\n{reply}\n")
