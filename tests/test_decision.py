@@ -446,3 +446,18 @@ def test_same_inputs_and_seed_give_the_identical_decision() -> None:
     ]
     assert decide(shuffled, CFG, "t", ACC) == first
     assert len(first.pairs) == 3 and len(first.break_evens) == 3
+
+
+def test_examples_a_metric_could_not_score_leave_every_comparison() -> None:
+    """A judge that could not read two answers: those examples leave the pairing for all."""
+    judged = arm("prompt", MIXED)
+    scores = dict(judged.scores)
+    for i in ("ex000", "ex001"):
+        scores[i] = (float("nan"),)
+    judged = ArmEvidence(**{**judged.__dict__, "scores": scores})
+    decision = decide([judged, arm("rag", MIXED)], CFG, "t", ACC)
+    assert all(v.n == len(MIXED) - 2 for v in decision.arms)
+    assert any(c.startswith("2 test examples were left out") for c in decision.caveats)
+    with pytest.raises(DataError, match="infinite"):
+        decide([ArmEvidence(**{**judged.__dict__, "scores": {**scores, "ex002": (math.inf,)}})],
+               CFG, "t", ACC)  # fmt: skip

@@ -141,6 +141,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
+    from shipwise.evaluation.evaluator import ScoringContext
     from shipwise.models.base import GenerationSettings
     from shipwise.runner import RunSpec
     from shipwise.tasks.task import load_task_config
@@ -180,6 +181,10 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         limit=limit,
         seed=plain["seed"],
         output_dir=Path(HydraConfig.get().runtime.output_dir),
+        scoring=ScoringContext(
+            embedder_factory=lambda: _shared(plain["embedder"], "embedder"),
+            judge=_shared(plain["judge"], "judge") if plain.get("judge") else None,
+        ),
     )
 
 

@@ -121,7 +121,12 @@ def decide(
             BreakEven(a.name, b.name, break_even(a, b, config))
             for a, b in combinations(evidence, 2)
         ),
-        caveats=tuple(caveats(evidence, arms, pairs, config, len(ids))),
+        caveats=tuple(
+            [
+                *caveats(evidence, arms, pairs, config, len(ids)),
+                *_left_out(len(first.scores) - len(ids)),
+            ]
+        ),
         config=config,
         reference_answers=tuple(references),
     )
@@ -177,12 +182,33 @@ def _check(evidence: Sequence[ArmEvidence], config: DecisionConfig) -> list[str]
     if not first.scores:
         raise DataError("the arms have no test scores", fix="run the arms on the test split")
     for e in evidence:
-        if not all(math.isfinite(x) for row in e.scores.values() for x in row):
+        if any(math.isinf(x) for row in e.scores.values() for x in row):
             raise DataError(
-                f"{e.name} has a score that is not a finite number",
+                f"{e.name} has an infinite score",
                 fix="check the evaluator's output for that run",
             )
-    return sorted(first.scores)
+    # NaN: an example the metric could not score for that arm (a judge's unparsable answer);
+    # pairs need both arms scored, so it leaves the comparison for every arm
+    ids = sorted(i for i in first.scores if not _unscored(evidence, i))
+    if not ids:
+        raise DataError(
+            "no test example was scored for every arm (the metric gave NaN)",
+            fix="check the judge's answers in the predictions tables, then re-run",
+        )
+    return ids
+
+
+def _unscored(evidence: Sequence[ArmEvidence], example: str) -> bool:
+    return any(math.isnan(x) for e in evidence for x in e.scores[example])
+
+
+def _left_out(count: int) -> list[str]:
+    if not count:
+        return []
+    return [
+        f"{count} test examples were left out of every comparison: the metric could not score"
+        " them for at least one arm (for a judge: an answer it could not read)."
+    ]
 
 
 def _matrix(e: ArmEvidence, ids: Sequence[str]) -> np.ndarray:

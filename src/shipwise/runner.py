@@ -17,7 +17,7 @@ from shipwise import contract
 from shipwise.cache import JsonCache, content_key
 from shipwise.changes import Changes, InputsRecord, compare, current_inputs, planned_work
 from shipwise.errors import GenerationError, ShipwiseError
-from shipwise.evaluation.evaluator import Evaluator, Summary
+from shipwise.evaluation.evaluator import Evaluator, ScoringContext, Summary
 from shipwise.evaluation.retrieval import retrieval_scores, summarize_retrieval
 from shipwise.models.base import Completion, GenerationSettings, Generator
 from shipwise.progress import counting
@@ -46,6 +46,7 @@ class RunSpec:
     limit: int | None = None
     seed: int = 0
     output_dir: Path | None = None
+    scoring: ScoringContext | None = None  # an embedder and a judge, for free-text metrics
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def run(spec: RunSpec) -> RunResult:
             spec.root,
             spec.seed,
             spec.settings,
+            scoring=spec.scoring,
             log_metrics=tracked.log_metrics,
             log_artifacts=tracked.log_artifacts,
         )
@@ -213,7 +215,7 @@ def _evaluate_split(
         predictor = PlainPredictor(predictor.generator)
         evaluator = Evaluator(OutputSpec("text"), task.spec.regression_metric, spec.seed)
     else:
-        evaluator = Evaluator(task.spec.output, task.spec.metric, spec.seed)
+        evaluator = Evaluator(task.spec.output, task.spec.metric, spec.seed, context=spec.scoring)
     rendered = predictor.render(examples)
     settings = spec.settings
     if split == REGRESSION:
@@ -225,10 +227,12 @@ def _evaluate_split(
     tracked.log_metrics({f"{name}/generated": generated, f"{name}/cached": cached})
     price = predictor.generator.info.price
     costs = [price.call_usd(c) for c in completions]
-    scores = [
-        evaluator.score(c.text, e.reference, e.alternatives)
-        for c, e in zip(completions, examples, strict=True)
-    ]
+    scores = evaluator.score_batch(
+        [c.text for c in completions],
+        [e.reference for e in examples],
+        inputs=[e.user_text for e in examples],
+        alternatives=[e.alternatives for e in examples],
+    )
     summary = evaluator.summarize(
         scores,
         [c.latency_s for c in completions],

@@ -101,7 +101,7 @@ def test_a_tuned_arm_trains_on_exactly_what_it_is_asked(
     assert setup.params["collection"].startswith("fruit-") and setup.params["backend"] == "recorder"
     assert setup.predictor.generator.info.name == "fake+tuned"
     assert setup.baseline is not None and setup.baseline.info.name == "fake"
-    assert data.score("yellow", data.val[0]) in (0.0, 1.0)
+    assert data.score(["yellow"], data.val[:1]) in (0.0, 1.0)
 
 
 def test_the_fine_tuned_arm_is_asked_without_the_instruction(

@@ -22,6 +22,10 @@ SHIPPED = {
         OutputSpec("text"),
         {"train": 150, "val": 40, "test": 120, "regression": 30, "redteam": 20},
     ),
+    "reply_style": (
+        OutputSpec("text"),
+        {"train": 200, "val": 50, "test": 100, "regression": 30, "redteam": 20},
+    ),
 }
 
 
@@ -130,3 +134,22 @@ def test_output_spec_validates() -> None:
         OutputSpec("xml")
     with pytest.raises(ConfigError, match=r"needs its fields"):
         OutputSpec("json")
+
+
+def test_text_metrics_style_rules_and_rubric_validate() -> None:
+    rules = ({"name": "short", "kind": "words", "max": 50},)
+    spec = OutputSpec("text", metrics=["rouge_l", "style"], style=rules)
+    assert spec.style[0].name == "short" and spec.metrics == ("rouge_l", "style")
+    with pytest.raises(ConfigError, match=r"unknown text metric 'bleu'"):
+        OutputSpec("text", metrics=["bleu"])
+    with pytest.raises(ConfigError, match=r"for text outputs, not label"):
+        OutputSpec("label", labels=["a"], metrics=["rouge_l"])
+    with pytest.raises(ConfigError, match=r"style without rules"):
+        OutputSpec("text", metrics=["style"])
+    with pytest.raises(ConfigError, match=r"style without rules, or rules without style"):
+        OutputSpec("text", metrics=["chrf"], style=rules)
+    with pytest.raises(ConfigError, match=r"share a name"):
+        OutputSpec("text", metrics=["style"], style=rules * 2)
+    with pytest.raises(ConfigError, match=r"needs a rubric") as err:
+        OutputSpec("text", metrics=["judge"])
+    assert "task.output.rubric" in str(err.value)

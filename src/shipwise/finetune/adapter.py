@@ -121,8 +121,7 @@ class LoraBackend(LoraSettings):
                 return 0.0
             probe = base.with_model(model, "in training", "")  # type: ignore[arg-type]
             answers = probe.generate([r.messages for r in sample], context.settings)
-            scores = [data.score(a.text, r) for a, r in zip(answers, sample, strict=True)]
-            return sum(scores) / len(scores)
+            return data.score([a.text for a in answers], sample)
 
         report = train_lora(
             base.fresh_model(),

@@ -36,13 +36,13 @@ class TrainRow:
 class TuningData:
     """What a backend trains on and checks against.
 
-    ``score(answer, row)`` is the task's primary metric for an answer to a val row, so a
+    ``score(answers, rows)`` is the task's primary metric over answers to val rows, so a
     backend can pick its best epoch by the metric the study decides on (``metric`` names it).
     """
 
     train: Sequence[TrainRow]
     val: Sequence[TrainRow]
-    score: Callable[[str, TrainRow], float]
+    score: Callable[[Sequence[str], Sequence[TrainRow]], float]
     metric: str
 
 

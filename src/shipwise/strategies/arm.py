@@ -122,8 +122,10 @@ class Arm:
         assert self.backend is not None
         train = train_subset(task.split("train"), self.backend.train_size, context.seed)
         val = list(task.split("val"))
-        evaluator = Evaluator(task.spec.output, task.spec.metric, context.seed)
-        alternatives = {e.id: e.alternatives for e in val}
+        evaluator = Evaluator(
+            task.spec.output, task.spec.metric, context.seed, context=context.scoring
+        )
+        by_id = {e.id: e for e in val}
 
         def rows(examples: Sequence[Example]) -> list[TrainRow]:
             rendered = renderer.render(examples)
@@ -132,9 +134,15 @@ class Arm:
                 for e, r in zip(examples, rendered, strict=True)
             ]
 
-        def score(answer: str, row: TrainRow) -> float:
-            scores = evaluator.score(answer, row.reference, alternatives.get(row.id, ()))
-            return scores[task.spec.metric]
+        def score(answers: Sequence[str], asked: Sequence[TrainRow]) -> float:
+            examples = [by_id[r.id] for r in asked]
+            scores = evaluator.score_batch(
+                list(answers),
+                [e.reference for e in examples],
+                inputs=[e.user_text for e in examples],
+                alternatives=[e.alternatives for e in examples],
+            )
+            return evaluator.value(scores)
 
         return TuningData(rows(train), rows(val), score, task.spec.metric)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from shipwise.errors import ConfigError
+from shipwise.evaluation.evaluator import ScoringContext
 from shipwise.models.base import GenerationSettings, Generator
 from shipwise.retrieval.embedders import Embedder
 from shipwise.tasks.example import Example, Message, Messages
@@ -103,6 +104,7 @@ class SetupContext:
     root: Path
     seed: int
     settings: GenerationSettings = field(default_factory=GenerationSettings)
+    scoring: ScoringContext | None = None  # what free-text metrics need (embedder, judge)
     log_metrics: Callable[[Mapping[str, float], int], None] = _ignore
     log_artifacts: Callable[[Path, str], None] = _ignore
     _embedder: Embedder | None = None

@@ -23,12 +23,17 @@ class OutputSpec:
     """What the assistant must produce: one label, a JSON object with named fields, or text.
 
     ``labels`` lists the allowed labels; ``fields`` maps each JSON field to its allowed values
-    (``None`` where any value is allowed).
+    (``None`` where any value is allowed). A text task may choose free-text ``metrics``
+    (similarity, rouge_l, chrf, style, judge), declare ``style`` rules (see
+    :mod:`shipwise.evaluation.style`) and give the judge its ``rubric``.
     """
 
     kind: str = "text"
     labels: Sequence[str] | None = None
     fields: Mapping[str, Sequence[str] | None] | None = None
+    metrics: Sequence[str] = ()
+    style: Sequence[Any] = ()  # StyleRule, or its mapping from the task YAML
+    rubric: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in OUTPUT_KINDS:
@@ -44,6 +49,43 @@ class OutputSpec:
                 "a JSON task needs its fields",
                 where="task.output.fields",
                 fix="map each field name to its allowed values, or null for free values",
+            )
+        if self.metrics or self.style or self.rubric:
+            self._check_text_metrics()
+
+    def _check_text_metrics(self) -> None:
+        from shipwise.evaluation.style import StyleRule
+        from shipwise.evaluation.text_metrics import TEXT_METRICS
+
+        if self.kind != "text":
+            raise ConfigError(
+                f"metrics, style rules and a rubric are for text outputs, not {self.kind}",
+                where="task.output",
+                fix="remove them, or set output.kind: text",
+            )
+        for name in self.metrics:
+            if name not in TEXT_METRICS:
+                raise ConfigError(
+                    f"unknown text metric {name!r}",
+                    where="task.output.metrics",
+                    fix=f"use any of {', '.join(TEXT_METRICS)}",
+                )
+        rules = tuple(StyleRule.coerce(rule) for rule in self.style)
+        object.__setattr__(self, "style", rules)
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        if len({rule.name for rule in rules}) != len(rules):
+            raise ConfigError("two style rules share a name", where="task.output.style")
+        if ("style" in self.metrics) != bool(rules):
+            raise ConfigError(
+                "output.metrics lists style without rules, or rules without style",
+                where="task.output.style",
+                fix="declare the rules under output.style and list style in output.metrics",
+            )
+        if "judge" in self.metrics and not self.rubric.strip():
+            raise ConfigError(
+                "the judge metric needs a rubric",
+                where="task.output.rubric",
+                fix="write what a good answer does, point by point, under output.rubric",
             )
 
 
