@@ -1,10 +1,11 @@
 """Re-running the study: cold, unchanged, and after editing one training example and one document.
 
 Usage:
-    .venv/bin/python benchmarks/rerun.py [--limit N] [--arms prompt,rag,finetune] [--keep DIR]
+    .venv/bin/python benchmarks/rerun.py [--limit N] [--arms majority,prompt] [--keep DIR]
 
 Copies the default task (data/support_triage) into a fresh folder and runs the default study
-(``shipwise -m``) on it three times, each in a new process with the same ``paths.root``:
+(``shipwise -m``: every arm of ``study.arms`` unless ``--arms`` names some) on it three times,
+each in a new process with the same ``paths.root``:
   1. cold: nothing cached (the model's dequantized copy, the index, the adapter, the answers);
   2. unchanged: the same data again;
   3. edited: one training example and one document changed.
@@ -37,7 +38,7 @@ UNCHANGED_TARGET = 0.05
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=None, help="examples per split (all)")
-    parser.add_argument("--arms", default="prompt,rag,finetune")
+    parser.add_argument("--arms", default=None, help="comma-separated (the study's arms)")
     parser.add_argument("--keep", type=Path, default=None, help="work here and keep it")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="shipwise-rerun-"))
@@ -50,8 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     command = [
         str(Path(sys.executable).with_name("shipwise")), "-m",
-        f"paths.root={work}", f"paths.data={data}", f"strategy={args.arms}",
+        f"paths.root={work}", f"paths.data={data}",
     ]  # fmt: skip
+    if args.arms:
+        command.append(f"strategy={args.arms}")
     if args.limit:
         command.append(f"limit={args.limit}")
     phases: list[tuple[str, float, list[dict[str, Any]]]] = []

@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+# Property tests run in the normal test command, bounded and the same every run; a longer
+# search: HYPOTHESIS_PROFILE=deep .venv/bin/python -m pytest tests -k properties
+settings.register_profile(
+    "shipwise",
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "deep", parent=settings.get_profile("shipwise"), max_examples=5000, derandomize=False
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "shipwise"))
 
 
 def write_jsonl(path: Path, records: Sequence[dict[str, Any]]) -> Path:

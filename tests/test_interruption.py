@@ -1,8 +1,10 @@
 """A study killed with SIGKILL mid-training and mid-generation resumes to the same result.
 
-The real tiny stack end to end: SmolLM2 trains a small LoRA adapter and answers; the run is
-killed outright (no handler runs) at two points, re-run, and compared with a run that was
-never interrupted. The caches must hold no corrupt entry and MLflow no dangling RUNNING run.
+The real tiny stack end to end: SmolLM2 trains a small LoRA adapter for two epochs and
+answers; the run is killed outright (no handler runs) in the second epoch of training and in
+generation, re-run, and compared with a run that was never interrupted. Training resumes from
+its epoch-1 checkpoint rather than starting again. The caches must hold no corrupt entry and
+MLflow no dangling RUNNING run.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def command(root: Path, model_cache: Path) -> list[str]:
     return [
         sys.executable, "-m", "shipwise.cli", "--config-dir", str(TEST_CONF),
         f"paths.root={root}", f"model.cache_dir={model_cache}",
-        "strategy=finetune_tiny", "limit=4", "eval_splits=[test,regression]",
+        "strategy=finetune_tiny", "strategy.backend.epochs=2", "limit=4",
+        "eval_splits=[test,regression]",
     ]  # fmt: skip
 
 
@@ -75,12 +78,16 @@ def test_sigkill_in_training_and_in_generation_then_resume_equals_an_uninterrupt
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     argv = command(killed, model_cache)
 
-    # 1. killed mid-training: after the first optimiser step of two
-    lines = run_until(argv, r"fine-tuning \(LoRA\): 1/2")
-    assert not list((killed / ".shipwise" / "adapters").glob("*/shipwise.json")), lines[-5:]
-    # 2. killed mid-generation: the test answers are done, the regression ones under way
-    run_until(argv, r"regression: generating")
-    assert list((killed / ".shipwise" / "adapters").glob("*/shipwise.json"))
+    # 1. killed mid-training: at the first optimiser step of epoch 2 (of 2 steps each)
+    lines = run_until(argv, r"fine-tuning \(LoRA\): 3/4")
+    adapters = killed / ".shipwise" / "adapters"
+    assert not list(adapters.glob("*/shipwise.json")), lines[-5:]
+    assert list(adapters.glob("*.partial/state.pt")), lines[-5:]  # epoch 1, saved
+    # 2. killed mid-generation: training resumed after epoch 1, the test answers are done
+    lines = run_until(argv, r"regression: generating")
+    assert any("resuming after epoch 1" in line for line in lines), lines[-20:]
+    assert list(adapters.glob("*/shipwise.json"))
+    assert not list(adapters.glob("*.partial")), "the finished adapter's checkpoint stays"
     # 3. the resumed run trains nothing and generates only what was missing
     resumed = finish(argv)
     assert "test: 4 of 4 answers from the cache, 0 to generate" in resumed.stderr

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipwise.config import config_dir, instantiate_node, register_resolvers
-from shipwise.errors import ShipwiseError
+from shipwise.errors import ConfigError, ShipwiseError
+from shipwise.scrub import scrub, scrub_files, scrub_value
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -39,12 +41,40 @@ def main() -> None:
     # finished prediction stays cached. SIGKILL cannot be caught; the next run cleans up after it.
     signal.signal(signal.SIGTERM, _interrupt)
     register_resolvers()
+    try:
+        # Before Hydra writes .hydra/*.yaml into the run folder, or composes a task file.
+        _check_command_line(sys.argv[1:])
+    except ShipwiseError as exc:
+        _report_error(exc.render())
+        raise SystemExit(2) from None
     app = hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="config")
-    app(_job)()
+    try:
+        app(_job)()
+    except KeyboardInterrupt as exc:
+        signum = int(str(exc).rpartition(" ")[2]) if str(exc).startswith("signal") else 2
+        _report_error(
+            f"interrupted ({signal.Signals(signum).name}): a run in progress was closed KILLED and"
+            " its finished predictions are cached; re-run the same command to resume"
+        )
+        raise SystemExit(128 + signum) from None
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _check_command_line(argv: list[str]) -> None:
+    """Refuse keys and code-carrying task files; make sure the root folders can be written."""
+    from shipwise.paths import writable_folder
+    from shipwise.preflight import check_argv
+
+    check_argv(argv, config_dir())
+    if any(a in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in argv):
+        return  # prints only: nothing will be written
+    for arg in argv:
+        key, _, value = arg.partition("=")
+        if key in ("paths.root", "paths.cache") and value and not re.search(r"[,$(]", value):
+            writable_folder(value, key)
 
 
 def _job(cfg: DictConfig) -> dict[str, Any]:
@@ -53,7 +83,10 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
     from hydra.types import RunMode
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    output = Path(HydraConfig.get().runtime.output_dir)
     try:
+        scrub_files(hydra_files(output))  # a key a config file carried, in .hydra/ copies
+        check_before_work(cfg)
         validate_data(cfg)
         spec = build_run_spec(cfg)
         from shipwise.runner import run
@@ -63,11 +96,12 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
         _report_error(exc.render())
         if not multirun:
             raise SystemExit(2) from None
-        failed = {"error": exc.what, "run_name": _run_name(cfg)}
+        failed = {"error": scrub(exc.what), "run_name": _run_name(cfg)}
         # The study table of a parallel sweep reads this (its workers' returns do not reach it).
-        output = Path(HydraConfig.get().runtime.output_dir)
         (output / "result.json").write_text(json.dumps(failed))
         return failed
+    finally:
+        scrub_files(hydra_files(output))  # and in the job's log
     if not multirun:
         from shipwise.report import print_table, results_table
 
@@ -77,7 +111,27 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _report_error(message: str) -> None:
-    print(f"shipwise: error: {message}", file=sys.stderr, flush=True)
+    print(f"shipwise: error: {scrub(message)}", file=sys.stderr, flush=True)
+
+
+def hydra_files(folder: Path) -> list[Path]:
+    """The text files Hydra keeps in a run folder: the config's copies and the job's log."""
+    return [*folder.glob("*.log"), *folder.glob(".hydra/*.yaml")]
+
+
+def check_before_work(cfg: DictConfig) -> None:
+    """The composed config checked before any data is read or model loaded (see preflight)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from shipwise.preflight import check_composed
+
+    try:
+        plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or "config"
+        raise ConfigError(str(exc).splitlines()[0], where=key, fix="check that value") from None
+    check_composed(plain)
 
 
 def _run_name(cfg: DictConfig) -> str:
@@ -90,7 +144,7 @@ def _run_name(cfg: DictConfig) -> str:
         for o in HydraConfig.get().overrides.task
         if not o.startswith(ignored) and not o.startswith("strategy=")
     }
-    return " ".join([str(cfg.strategy.name), *sorted(last.values())])
+    return scrub(" ".join([str(cfg.strategy.name), *sorted(last.values())]))
 
 
 def _hub_offline(cfg: DictConfig) -> None:
@@ -176,7 +230,7 @@ def build_run_spec(cfg: DictConfig) -> RunSpec:
         tracking=TrackingConfig(**plain["tracking"]),
         root=root,
         run_name=_run_name(cfg),
-        params=flatten(plain),
+        params=scrub_value(flatten(plain)),  # they reach MLflow and the state records
         eval_splits=tuple(plain["eval_splits"]),
         limit=limit,
         seed=plain["seed"],

@@ -42,11 +42,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     # Recorded in the datasheet, so a task says exactly how to rebuild it.
-    args.command_line = shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
+    given = list(sys.argv[1:] if argv is None else argv)
+    args.command_line = shlex.join([PROG, *given])
     try:
+        from shipwise.preflight import refuse_secrets
+
+        refuse_secrets(given)  # the command line goes into the datasheet: a key is refused
         status: int = args.handler(args)
     except ShipwiseError as err:
-        print(f"{PROG}: error: {err.render()}", file=sys.stderr)
+        from shipwise.scrub import scrub
+
+        print(f"{PROG}: error: {scrub(err.render())}", file=sys.stderr)
         return 2
     return status
 
@@ -103,7 +109,12 @@ def _validate(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if args.config_dir is not None:
         overrides.append(f"hydra.searchpath=[file://{args.config_dir.expanduser().resolve()}]")
+    _check_target(args.target, overrides)
     folder, files, plain = resolve_target(args.target, overrides)
+    if not Path(args.target).expanduser().exists():  # a task by name: its config, as a run
+        from shipwise.tasks.task import task_spec  # would refuse it, is reported first
+
+        task_spec(plain["task"])
     report = validate_files(args.target, files, context_from_config(plain, folder))
     if args.json:
         from shipwise.validation.render import to_json
@@ -119,6 +130,34 @@ def _validate(args: argparse.Namespace) -> int:
             console = Console(width=140)  # a log or a pipe: wide enough for the findings table
         render(report, console)
     return report.exit_code
+
+
+def _check_target(target: str, overrides: list[str]) -> None:
+    """The command line refused as a run would refuse it (keys, task files that hold code),
+    and a target that is neither a path nor a task named plainly, not passed on to Hydra."""
+    from shipwise.config import config_dir
+    from shipwise.errors import ConfigError
+    from shipwise.preflight import check_argv, search_dirs
+
+    check_argv([target, *overrides], config_dir())
+    given = Path(target).expanduser()
+    if given.exists():
+        return
+    if given.suffix == ".jsonl" or any(c in target for c in "/\\~") or target.startswith("."):
+        raise ConfigError(
+            "no such file or folder",
+            where=target,
+            fix="check the path: a task folder, a .jsonl split file, or a task's name",
+        )
+    folders = search_dirs(overrides, config_dir())
+    tasks = sorted({p.stem for folder in folders for p in folder.glob("task/*.yaml")})
+    if target not in tasks:
+        raise ConfigError(
+            f"no task named {target!r}, and no file or folder of that name",
+            where=target,
+            fix=f"use one of the tasks ({', '.join(tasks)}), a task folder or a .jsonl file;"
+            " a task an import wrote needs --config-dir",
+        )
 
 
 def _add_squad(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -3,7 +3,10 @@
 One experiment per task, one run per (task, strategy, parameters). Params are the flattened
 resolved config with secrets removed; a run that raises ends FAILED with the error as a tag,
 an interrupted one ends KILLED. A run whose process was killed outright (SIGKILL) is ended
-KILLED by the next run that starts in its experiment.
+KILLED by the next run that starts in its experiment. Everything this module hands MLflow
+(run names, params, tags, errors, tables, files) passes through the one scrubber
+(``shipwise.scrub``) first. :func:`check_store` answers within seconds whether the store is
+usable, so a bad ``tracking.uri`` fails before any model work.
 """
 
 from __future__ import annotations
@@ -18,13 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REDACTED = "<redacted>"
-_SECRET_KEY = re.compile(
-    r"(api[_-]?key|secret|password|passwd|credentials?|access[_-]?token|auth[_-]?token|bearer)$",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_-]{16,}|Bearer\s+\S+)")
-_SECRET_ENV = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD)", re.IGNORECASE)
+from shipwise.errors import ShipwiseError
+from shipwise.scrub import env_secrets, redact, scrub, scrub_value, scrubbed_copy
+
 MAX_PARAM_CHARS = 6000
 OWNER_PID, OWNER_HOST = "shipwise.pid", "shipwise.host"  # who runs it: dangling-run cleanup
 _METRIC_UNSAFE = re.compile(r"[^\w\-. :/]")
@@ -46,22 +45,6 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-def redact(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop values under secret-looking keys, and any value carrying a secret from the env."""
-    env_secrets = [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and v and len(v) >= 8]
-    clean: dict[str, Any] = {}
-    for key, value in flat.items():
-        if _SECRET_KEY.search(key.rsplit(".", 1)[-1]) and value is not None:
-            clean[key] = REDACTED
-            continue
-        text = str(value)
-        if _SECRET_VALUE.search(text) or any(s in text for s in env_secrets):
-            clean[key] = REDACTED
-            continue
-        clean[key] = value
-    return clean
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -109,28 +92,31 @@ class TrackedRun:
         mlflow.set_tags({k: str(v) for k, v in redact(tags).items()})
 
     def log_table(self, rows: Sequence[Mapping[str, Any]], artifact_file: str) -> None:
-        """Rows of one table (same keys); shown in the UI's evaluation view."""
+        """Rows of one table (same keys); shown in the UI's evaluation view. Text is scrubbed."""
         import mlflow
 
         if not rows:
             return
-        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        secrets = env_secrets()
+        columns = {key: [scrub_value(row[key], secrets) for row in rows] for key in rows[0]}
         mlflow.log_table(data=columns, artifact_file=artifact_file)
 
     def log_dict(self, data: Mapping[str, Any], artifact_file: str) -> None:
         import mlflow
 
-        mlflow.log_dict(dict(data), artifact_file)
+        mlflow.log_dict(scrub_value(dict(data)), artifact_file)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         import mlflow
 
-        mlflow.log_artifact(str(path), artifact_path)
+        with scrubbed_copy(path) as clean:
+            mlflow.log_artifact(str(clean), artifact_path)
 
     def log_artifacts(self, folder: Path, artifact_path: str | None = None) -> None:
         import mlflow
 
-        mlflow.log_artifacts(str(folder), artifact_path)
+        with scrubbed_copy(folder) as clean:
+            mlflow.log_artifacts(str(clean), artifact_path)
 
 
 def metric_name(name: str) -> str:
@@ -169,6 +155,88 @@ def connect(config: TrackingConfig) -> None:
     _READY.add(config.uri)
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+STORE_SCHEMES = ("sqlite", "http", "https", "file", "postgresql", "mysql", "mssql", "databricks")
+
+
+def check_store(config: TrackingConfig) -> None:
+    """The store answers within seconds, or a ConfigError says why (before any model work).
+
+    A server must accept a connection (no retries, a short timeout); a SQLite store must be a
+    SQLite file in a folder that can be written; any store must then answer one query.
+    """
+    from urllib.parse import urlsplit
+
+    from shipwise.errors import ConfigError
+    from shipwise.paths import writable_folder
+    from shipwise.services import service_answers
+
+    uri = config.uri
+    fix = "start the server, or use the local store (drop tracking.uri for sqlite:///mlflow.db)"
+    parts = urlsplit(uri)
+    if parts.scheme.split("+")[0] not in (*STORE_SCHEMES, ""):
+        raise ConfigError(
+            f"MLflow has no store for {parts.scheme or uri!r} URIs",
+            where="tracking.uri",
+            fix=f"use one of {', '.join(s + '://' for s in STORE_SCHEMES)} or a folder",
+        )
+    if parts.scheme in ("http", "https"):
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        service_answers(parts.hostname or "", port, "MLflow tracking server", "tracking.uri", fix)
+    elif parts.scheme == "sqlite":
+        database = Path(uri.removeprefix("sqlite:///")).expanduser()
+        writable_folder(database.parent, "tracking.uri")
+        if database.is_dir() or (database.is_file() and not _is_sqlite(database)):
+            raise ConfigError(
+                f"{database} is not an SQLite database, so it cannot hold MLflow's runs",
+                where="tracking.uri",
+                fix="move it aside, or point tracking.uri at another file"
+                " (tracking.uri=sqlite:///PATH/mlflow.db)",
+            )
+    try:
+        with _quick_http():
+            connect(config)
+            from mlflow import MlflowClient
+
+            MlflowClient().search_experiments(max_results=1)
+    except ShipwiseError:
+        raise
+    except Exception as exc:  # MLflow raises many kinds, by store
+        reason = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        raise ConfigError(
+            f"the MLflow store does not answer: {reason[:300]}",
+            where="tracking.uri",
+            fix="use sqlite:///PATH, a folder, or http(s)://HOST:PORT of a running server",
+        ) from None
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError:
+        return False
+    return head in (b"", SQLITE_MAGIC)  # an empty file becomes a new database
+
+
+@contextlib.contextmanager
+def _quick_http() -> Iterator[None]:
+    """MLflow's HTTP calls without retries and with a short timeout, for one probe."""
+    saved = {k: os.environ.get(k) for k in _QUICK_HTTP}
+    os.environ.update(_QUICK_HTTP)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+_QUICK_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+
+
 def _experiment_id(config: TrackingConfig) -> str:
     import mlflow
 
@@ -197,7 +265,7 @@ def tracked_run(
     connect(config)
     experiment_id = _experiment_id(config)
     end_dangling_runs(experiment_id)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as active:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=scrub(run_name)) as active:
         run = TrackedRun(active.info.run_id)
         run.set_tags({**tags, OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()})
         try:
@@ -207,7 +275,7 @@ def tracked_run(
             mlflow.end_run(status="KILLED")
             raise
         except BaseException as exc:
-            mlflow.set_tag("error", f"{type(exc).__name__}: {exc}"[:5000])
+            mlflow.set_tag("error", scrub(f"{type(exc).__name__}: {exc}")[:5000])
             mlflow.end_run(status="FAILED")
             raise
 

@@ -375,6 +375,10 @@ def test_bad_rows_are_refused_before_anything_is_sent(
         ({"max_cost_usd": -1}, "max_cost_usd"),
         ({"tokenizer": "bpe"}, "tokenizer"),
         ({"poll_interval_s": 10, "max_poll_interval_s": 1}, "max_poll_interval_s"),
+        ({"max_cost_usd": "abc"}, "max_cost_usd"),
+        ({"max_retries": 1.5}, "max_retries"),
+        ({"timeout_s": None}, "timeout_s"),
+        ({"seed": "0"}, "seed"),
     ],
 )
 def test_settings_name_the_bad_key(changes: dict[str, Any], key: str) -> None:

@@ -137,3 +137,12 @@ def test_frozen_layers_fall_back_when_the_split_path_differs(
     settings = LoraSettings(top_layers=2, epochs=1, batch_size=2)
     report = lora.train_lora(tiny_llama(), examples, [], settings, pad_id=0)
     assert report.frozen_layers_cached == 0 and report.steps == 2
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("rank", "abc"), ("epochs", 1.5), ("learning_rate", "x"), ("dropout", True), ("seed", None)],
+)
+def test_settings_of_the_wrong_type_name_their_key(key: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=rf"strategy\.backend\.{key}"):
+        LoraSettings(**{key: value})

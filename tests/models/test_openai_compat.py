@@ -97,3 +97,40 @@ def test_unreachable_endpoint_is_explained() -> None:
     )
     with pytest.raises(GenerationError, match=r"cannot reach the endpoint"):
         generator.generate(prompts(1), GenerationSettings())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({"max_retries": 10_000}, "model.max_retries"),
+        ({"max_retries": -1}, "model.max_retries"),
+        ({"max_retries": 2.5}, "model.max_retries"),
+        ({"concurrency": 0}, "model.concurrency"),
+        ({"concurrency": 1000}, "model.concurrency"),
+        ({"timeout_s": 0}, "model.timeout_s"),
+        ({"timeout_s": "60"}, "model.timeout_s"),
+    ],
+)
+def test_client_settings_are_bounded(kwargs: dict[str, Any], where: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        OpenAIGenerator("tiny", **kwargs)
+    assert err.value.where == where and err.value.fix
+
+
+def test_persistent_429s_stop_after_the_capped_retries(
+    server: FakeOpenAIServer, key_env: str
+) -> None:
+    server.inject_faults(r"/v1/chat/completions", [429] * 40)
+    generator = OpenAIGenerator(
+        "tiny", base_url=server.base_url, api_key_env=key_env, max_retries=2, concurrency=1
+    )
+    with pytest.raises(GenerationError, match="rate limited"):
+        generator.generate(prompts(1), GenerationSettings())
+    assert len(server.requests) == 3  # one try and two retries, not hundreds
+
+
+def test_a_key_pasted_as_the_variable_name_is_never_echoed() -> None:
+    generator = OpenAIGenerator("tiny", api_key_env="sk-test-SECRET-123456789")
+    with pytest.raises(ConfigError) as err:
+        generator.client()
+    assert "holds a key" in err.value.what and "sk-test" not in err.value.render()

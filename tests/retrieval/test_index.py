@@ -126,3 +126,16 @@ def test_a_document_left_half_indexed_by_a_killed_sync_is_redone(tmp_path: Path)
     stored = index(tmp_path, embedder).collection.get(include=["metadatas"])["metadatas"]
     assert stored and all(m["doc_chunks"] >= 1 and m["embed_s"] > 0 for m in stored)
     assert again.build_s == pytest.approx(sum(float(m["embed_s"]) for m in stored))
+
+
+def test_an_unreachable_chroma_server_fails_in_seconds() -> None:
+    import time
+
+    from shipwise.errors import ConfigError
+
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match="cannot reach the Chroma server") as err:
+        make_client(None, host="127.0.0.1", port=9)
+    assert time.monotonic() - started < 6
+    assert err.value.where == "strategy.retrieval.chroma.host"
+    assert "chroma run" in (err.value.fix or "")

@@ -305,3 +305,67 @@ def test_label_words_refuse_labels_that_would_meet_or_vanish(tmp_path: Path) -> 
     text = write_table(tmp_path / "text.csv", ["text", "label"], rows)
     with pytest.raises(ConfigError, match="this is a text task"):
         run(text, tmp_path, label_words=True, name="text")
+
+
+def rows_text(n: int = 12) -> str:
+    labels = ["billing", "shipping"]
+    return "".join(f"message {i} about {labels[i % 2]},{labels[i % 2]}\n" for i in range(n))
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        # the quote closes at the next row's end: two rows read as one, billing inside the text
+        ('"I was charged twice,billing\nwhere is my parcel",shipping\n', 2, "a quote was left"),
+        # the quote never closes
+        ('"I was charged twice,billing\nwhere is my parcel,shipping\n', 2, "unreadable CSV"),
+        # the quote closes mid-cell
+        ('"I was charged "twice,billing\n', 2, "unreadable CSV"),
+    ],
+)
+def test_an_unclosed_quote_is_an_error_not_two_rows_merged(
+    tmp_path: Path, body: str, line: int, message: str
+) -> None:
+    source = tmp_path / "quotes.csv"
+    source.write_text("text,label\n" + body + rows_text())
+    with pytest.raises(DataError, match=message) as err:
+        run(source, tmp_path)
+    assert err.value.where == f"{source}:{line}" and "quote" in (err.value.fix or "")
+    assert not (tmp_path / "data").exists()  # nothing written
+
+
+def test_a_quoted_cell_over_several_lines_of_prose_still_imports(tmp_path: Path) -> None:
+    source = tmp_path / "prose.csv"
+    body = '"Hello team,\nmy chair broke, the leg snapped,\nthanks",billing\n'
+    source.write_text("text,label\n" + body + rows_text())
+    summary = run(source, tmp_path, test_fraction=0.3)
+    records = [r for s in SPLITS for r in read_jsonl(summary.task_dir / f"{s}.jsonl")]
+    texts = [r["messages"][0]["content"] for r in records]
+    assert "Hello team,\nmy chair broke, the leg snapped,\nthanks" in texts
+
+
+def test_a_column_named_twice_is_named_as_the_problem(tmp_path: Path) -> None:
+    source = tmp_path / "twice.csv"
+    source.write_text("text,label,text\n" + "".join(f"m {i},a,n {i}\n" for i in range(60)))
+    with pytest.raises(DataError, match=r"names column 'text' twice \(columns 1 and 3\)") as err:
+        run(source, tmp_path)
+    assert err.value.where == f"{source}:1"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_utf16_file_is_named_once(tmp_path: Path, suffix: str) -> None:
+    source = tmp_path / f"wide{suffix}"
+    text = "text,label\n" + rows_text() if suffix == ".csv" else '{"text": "a", "label": "b"}\n'
+    source.write_bytes(text.encode("utf-16"))
+    with pytest.raises(DataError, match="the file is UTF-16, not UTF-8") as err:
+        run(source, tmp_path)
+    assert err.value.where == str(source)
+
+
+def test_a_lone_surrogate_in_a_jsonl_row_is_refused_at_its_line(tmp_path: Path) -> None:
+    source = tmp_path / "rows.jsonl"
+    good = "".join(json.dumps({"text": f"m {i}", "label": "ab"[i % 2]}) + "\n" for i in range(9))
+    source.write_text(good + '{"text": "broken \\ud800", "label": "a"}\n')
+    with pytest.raises(DataError, match="lone surrogate") as err:
+        run(source, tmp_path)
+    assert err.value.where == f"{source}:10"

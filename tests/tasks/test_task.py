@@ -153,3 +153,29 @@ def test_text_metrics_style_rules_and_rubric_validate() -> None:
     with pytest.raises(ConfigError, match=r"needs a rubric") as err:
         OutputSpec("text", metrics=["judge"])
     assert "task.output.rubric" in str(err.value)
+
+
+def test_a_docs_link_out_of_the_task_is_refused_and_one_inside_is_read(tmp_path: Path) -> None:
+    task = tmp_path / "task"
+    (task / "docs").mkdir(parents=True)
+    (task / "docs" / "a.md").write_text("Returns within 30 days.")
+    (task / "shared.md").write_text("Shared inside the task folder.")
+    (task / "docs" / "inside.md").symlink_to(task / "shared.md")
+    assert {d.id for d in read_documents(task / "docs")} == {"a", "inside"}
+
+    secret = tmp_path / "secret.md"
+    secret.write_text("Not part of the task.")
+    (task / "docs" / "outside.md").symlink_to(secret)
+    with pytest.raises(DataError, match="outside") as err:
+        read_documents(task / "docs")
+    assert err.value.where == str(task / "docs" / "outside.md")
+    assert "link" in err.value.what
+
+
+def test_a_docs_jsonl_record_is_read_as_strictly_as_a_split(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "kb.jsonl").write_text('{"id": "a", "text": "ok"}\n{"id": "b", "text": "\\udc00"}\n')
+    with pytest.raises(DataError, match="lone surrogate") as err:
+        read_documents(docs)
+    assert err.value.where == f"{docs / 'kb.jsonl'}:2"

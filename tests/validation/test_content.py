@@ -363,11 +363,18 @@ def test_hosted_cost_matches_hosted_cost_module() -> None:
 
 def test_default_analyzers_follow_the_context() -> None:
     names = [a.name for a in default_analyzers(Context())]
-    assert names == ["size", "duplicates"]
+    assert names == ["size", "split_ids", "duplicates"]
     tokens = Tokens("words", words)
     hosted = HostedPricing("m", "approx", 1, 1.0, 10)
     full = default_analyzers(Context(OutputSpec("label", labels=LABELS), tokens, hosted=hosted))
-    assert [a.name for a in full] == ["size", "duplicates", "balance", "tokens", "hosted_cost"]
+    assert [a.name for a in full] == [
+        "size",
+        "split_ids",
+        "duplicates",
+        "balance",
+        "tokens",
+        "hosted_cost",
+    ]
 
 
 # --- similarity and memory -----------------------------------------------------------------
@@ -453,3 +460,19 @@ def test_corpus_case_has_exactly_its_one_finding(case: Path) -> None:
     assert spec["message_contains"] in finding.message
     assert finding.file == str(files[spec["split"]])
     assert report.exit_code == (2 if spec["severity"] == "error" else 1)
+
+
+def test_an_id_two_splits_share_is_an_error_as_the_study_refuses_it() -> None:
+    def with_id(r: Record, id_: str | None) -> Record:
+        return Record(r.split, r.file, r.line, r.messages, id_)
+
+    train = [with_id(r, f"t-{i}") for i, r in enumerate(clean("train", 20))]
+    test = [with_id(r, f"x-{i}") for i, r in enumerate(clean("test", 20))]
+    test[3] = with_id(test[3], "t-7")
+    extra = [with_id(r, "t-1") for r in clean("notes", 2)]  # a file the study never loads
+    findings, _ = analyze({"train": train, "test": test, "notes": extra})
+    [shared] = only(findings, "duplicate_id")
+    assert (shared.severity, shared.split, shared.line) == ("error", "test", 4)
+    assert "'t-7' is also in train (train.jsonl:8)" in shared.message
+    # records without an id get the study's own fallback, split and line: never shared
+    assert not only(analyze({"train": clean("train"), "test": clean("test")})[0], "duplicate_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tracemalloc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,10 @@ def test_corpus_covers_every_check_with_one_file_per_case() -> None:
     files = {p.name for p in CORPUS.glob("*.jsonl")}
     assert files == set(CASES)
     assert len(files) >= 24
-    # A missing file cannot sit in the corpus; the tests at the bottom cover it.
-    assert {case["check"] for case in CASES.values()} == set(CHECKS) - {"missing_file"}
+    # A missing file cannot sit in the corpus, nor should a line of over 1 MiB: the tests at
+    # the bottom cover them.
+    covered = {case["check"] for case in CASES.values()}
+    assert covered == set(CHECKS) - {"missing_file", "line_too_long"}
     # The defect is not always on the first line, so line numbers are really checked.
     assert sum(1 for case in CASES.values() if (case["line"] or 1) > 1) >= 20
 
@@ -250,9 +252,13 @@ def test_a_read_error_midway_is_a_finding_after_the_lines_read(
     path.write_text(chat("q", "a") + "\n")
 
     class FailingFile(io.BytesIO):
-        def __iter__(self) -> Iterator[bytes]:
-            yield (chat("q", "a") + "\n").encode()
-            raise OSError(5, "Input/output error")
+        lines = 0
+
+        def readline(self, size: int | None = -1) -> bytes:
+            self.lines += 1
+            if self.lines > 1:
+                raise OSError(5, "Input/output error")
+            return (chat("q", "a") + "\n").encode()
 
     monkeypatch.setattr(Path, "open", lambda self, *a, **k: FailingFile())
     findings, records = split_items(scan(path, "train"))
@@ -260,3 +266,26 @@ def test_a_read_error_midway_is_a_finding_after_the_lines_read(
     assert [r.line for r in records] == [1]
     assert [f.check for f in findings] == ["missing_file"]
     assert "failed after line 1: Input/output error" in findings[0].message
+
+
+def test_a_line_over_the_cap_is_one_finding_and_the_rest_is_read(tmp_path: Path) -> None:
+    from shipwise.tasks.jsonl import MAX_LINE_BYTES
+
+    path = tmp_path / "train.jsonl"
+    huge = chat("x" * (MAX_LINE_BYTES + 1), "a")
+    path.write_text("\n".join([chat("q", "a"), huge, chat("r", "b")]) + "\n")
+    findings, records = split_items(scan(path, "train"))
+
+    assert [(f.check, f.line, f.severity) for f in findings] == [("line_too_long", 2, "error")]
+    assert "over the 1,048,576 allowed" in findings[0].message and findings[0].fix
+    assert [r.line for r in records] == [1, 3]
+
+
+def test_utf16_without_a_bom_is_named_once(tmp_path: Path) -> None:
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(("\n".join([chat("q", "a")] * 50) + "\n").encode("utf-16-le"))
+    findings, records = split_items(scan(path, "train"))
+
+    assert not records
+    assert [(f.check, f.line) for f in findings] == [("not_utf8", 1)]
+    assert "UTF-16, not UTF-8" in findings[0].message and "iconv" in findings[0].fix

@@ -4,13 +4,16 @@ The adapter is keyed by everything that shaped it: the base weights, the rendere
 val rows (so a change of instruction, demonstrations or retrieved passages retrains), every
 setting, the decoding settings of the epoch checks and the metric they score. A re-run with
 the same inputs loads it from ``<paths.cache>/adapters/<key>`` and does not train; a parallel
-sweep's other run training the same adapter is waited for, then loaded.
+sweep's other run training the same adapter is waited for, then loaded. Training keeps its
+state in ``<key>.partial`` at the end of every epoch, so a run killed mid-training resumes from
+its last finished epoch on the next run; the folder is removed once the adapter is saved.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -131,10 +134,17 @@ class LoraBackend(LoraSettings):
             pad_id=int(tokenizer.pad_token_id),
             evaluate=evaluate if self.val_sample else None,
             on_metrics=context.log_metrics,
+            checkpoint_dir=partial_folder(folder),
         )
         summary = report.summary()
         _save_adapter(report, folder, summary, {"train_ids": [r.id for r in data.train]})
+        shutil.rmtree(partial_folder(folder), ignore_errors=True)
         return report.model.merge_and_unload(), summary
+
+
+def partial_folder(folder: Path) -> Path:
+    """Where training of the adapter in ``folder`` keeps its resumable state."""
+    return folder.with_name(f"{folder.name}.partial")
 
 
 def _row_key(row: TrainRow) -> list[Any]:

@@ -37,12 +37,28 @@ MetricsCallback = Callable[[Mapping[str, float], int], None]
 def _auto_or(value: object, *, integer: bool, minimum: float, key: str) -> None:
     if value == "auto":
         return
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-    if number is None or (integer and not isinstance(number, int)) or number < minimum:
+    if not _is_number(value, integer) or value < minimum:  # type: ignore[operator]
         raise ConfigError(
             f"must be 'auto' or a number >= {minimum}, got {value!r}",
             where=f"strategy.backend.{key}",
         )
+
+
+def _is_number(value: object, integer: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or not integer
+
+
+WHOLE = ("seed", "max_retries", "max_tokens_per_example")
+NUMBERS = (
+    "max_cost_usd",
+    "usd_per_1m_training_tokens",
+    "poll_interval_s",
+    "max_poll_interval_s",
+    "timeout_s",
+    "request_timeout_s",
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,14 @@ class HostedSettings:
             minimum=1e-9,
             key="learning_rate_multiplier",
         )
+        for key in (*WHOLE, *NUMBERS):
+            if not _is_number(getattr(self, key), key in WHOLE):
+                kind = "a whole number" if key in WHOLE else "a number"
+                raise ConfigError(
+                    f"must be {kind}, got {getattr(self, key)!r}",
+                    where=f"strategy.backend.{key}",
+                    fix=f"e.g. strategy.backend.{key}={getattr(HostedSettings, key)} (the default)",
+                )
         if self.suffix is not None and not 0 < len(self.suffix) <= 64:
             raise ConfigError(
                 "suffix must be 1 to 64 characters (or null)", where="strategy.backend.suffix"

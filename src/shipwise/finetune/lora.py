@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipwise.errors import ConfigError, DataError
@@ -59,6 +61,19 @@ class LoraSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        whole = ("rank", "epochs", "batch_size", "max_length", "patience", "seed", "top_layers")
+        for key in ("alpha", "dropout", "learning_rate", "warmup_ratio", "weight_decay", *whole):
+            value = getattr(self, key)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if key == "top_layers" and value is None:
+                continue
+            if not number or (key in whole and not isinstance(value, int)):
+                kind = "a whole number" if key in whole else "a number"
+                raise ConfigError(
+                    f"{key} must be {kind}, got {value!r}",
+                    where=f"strategy.backend.{key}",
+                    fix=_default_fix(key),
+                )
         checks = [
             ("rank", self.rank >= 1, "at least 1"),
             ("alpha", self.alpha > 0, "positive"),
@@ -76,6 +91,7 @@ class LoraSettings:
                 raise ConfigError(
                     f"{key} must be {wanted}, got {getattr(self, key)!r}",
                     where=f"strategy.backend.{key}",
+                    fix=_default_fix(key),
                 )
         if self.schedule not in SCHEDULES:
             raise ConfigError(
@@ -85,6 +101,11 @@ class LoraSettings:
             )
         if isinstance(self.target_modules, list):
             object.__setattr__(self, "target_modules", tuple(self.target_modules))
+
+
+def _default_fix(key: str) -> str:
+    default = getattr(LoraSettings, key)
+    return f"e.g. strategy.backend.{key}={'null' if default is None else default} (the default)"
 
 
 @dataclass(frozen=True)
@@ -351,16 +372,22 @@ def train_lora(
     evaluate: Callable[[PeftModel], float] | None = None,
     on_metrics: MetricsCallback | None = None,
     cache_frozen: bool = True,
+    checkpoint_dir: Path | None = None,
 ) -> TrainReport:
     """Train a LoRA adapter on ``model`` (modified in place: pass a fresh copy).
 
     ``cache_frozen=False`` runs the layers below ``top_layers`` at every step (see FrozenBelow),
-    which only a benchmark measuring what the cache saves wants.
+    which only a benchmark measuring what the cache saves wants. With ``checkpoint_dir``, the
+    training state is saved there at the end of every epoch, and a run that finds one of the
+    same training resumes after its last epoch (see ``shipwise.finetune.checkpoint``); the
+    folder is left in place for the caller to remove once the adapter is saved.
     """
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from peft import set_peft_model_state_dict as restore
     from transformers import get_scheduler
+
+    from shipwise.finetune import checkpoint
 
     if not train:
         raise DataError("nothing to train on: the training set is empty", where="strategy")
@@ -402,8 +429,30 @@ def train_lora(
     if below is not None:
         report.frozen_layers_cached = below.first
         report.train_s += time.perf_counter() - started
+    identity = checkpoint.identity(settings, train, val) if checkpoint_dir else ""
+    saved = checkpoint.load(checkpoint_dir, identity) if checkpoint_dir else None
+    first_epoch, wall_before = 1, 0.0
+    if saved is not None:
+        restore(peft_model, saved["adapter"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        checkpoint.restore_random(rng, saved["random"])
+        report.epochs = [EpochResult(**e) for e in saved["epochs"]]
+        report.best_epoch, best_state = saved["best_epoch"], saved["best_state"]
+        best_key = tuple(saved["best_key"])
+        report.steps, report.train_tokens = saved["steps"], saved["train_tokens"]
+        report.padded_tokens, report.train_s = saved["padded_tokens"], saved["train_s"]
+        wall_before = saved["wall_s"]
+        first_epoch = settings.epochs + 1 if saved["done"] else saved["epoch"] + 1
+        print(
+            f"fine-tuning: resuming after epoch {saved['epoch']} from {checkpoint_dir}",
+            file=sys.stderr,
+            flush=True,
+        )
     with counting("fine-tuning (LoRA)", total=total) as advance:
-        for epoch in range(1, settings.epochs + 1):
+        if report.steps:
+            advance(report.steps)
+        for epoch in range(first_epoch, settings.epochs + 1):
             peft_model.train()
             loss_sum, loss_tokens = 0.0, 0
             for indices in length_batches([e.length for e in train], settings.batch_size, rng):
@@ -451,17 +500,42 @@ def train_lora(
                 result.val_metric if result.val_metric is not None else 0.0,
                 -(result.val_loss if result.val_loss is not None else -epoch),
             )
+            stop = False
             if best_key is None or key > best_key:
                 best_key, report.best_epoch = key, epoch
                 best_state = {
                     k: v.detach().clone() for k, v in get_peft_model_state_dict(peft_model).items()
                 }
-            elif epoch - report.best_epoch >= settings.patience:
+            else:
+                stop = epoch - report.best_epoch >= settings.patience
+            if checkpoint_dir is not None:
+                checkpoint.save(
+                    checkpoint_dir,
+                    {
+                        "identity": identity,
+                        "epoch": epoch,
+                        "done": stop or epoch == settings.epochs,
+                        "adapter": get_peft_model_state_dict(peft_model),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "random": checkpoint.random_states(rng),
+                        "epochs": [asdict(e) for e in report.epochs],
+                        "best_epoch": report.best_epoch,
+                        "best_key": best_key,
+                        "best_state": best_state,
+                        "steps": report.steps,
+                        "train_tokens": report.train_tokens,
+                        "padded_tokens": report.padded_tokens,
+                        "train_s": report.train_s,
+                        "wall_s": wall_before + time.perf_counter() - started,
+                    },
+                )
+            if stop:
                 break
     if report.best_epoch != len(report.epochs):
         restore(peft_model, best_state)
     peft_model.eval()
-    report.wall_s = time.perf_counter() - started
+    report.wall_s = wall_before + time.perf_counter() - started
     return report
 
 

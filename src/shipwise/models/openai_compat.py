@@ -43,8 +43,9 @@ class OpenAIGenerator:
         timeout_s: float = 60.0,
         price: Price | Mapping[str, float] | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ConfigError("concurrency must be at least 1", where="model.concurrency")
+        check_client_settings(
+            "model", concurrency=concurrency, max_retries=max_retries, timeout_s=timeout_s
+        )
         self.model = model
         self.base_url = base_url
         self.api_key_env = api_key_env
@@ -139,10 +140,48 @@ class OpenAIGenerator:
         )
 
 
+MAX_RETRIES = 10  # the client backs off exponentially: ten retries already span minutes
+MAX_CONCURRENCY = 64
+MAX_TIMEOUT_S = 3600.0
+
+
+def check_client_settings(group: str, **values: Any) -> None:
+    """``concurrency``, ``max_retries`` and ``timeout_s`` of an API client, within bounds.
+
+    An uncapped retry count against an endpoint that keeps answering 429 sends hundreds of
+    requests; a run should stop and say so instead (re-running resumes from the cache).
+    """
+    limits = {
+        "concurrency": (1, MAX_CONCURRENCY, True),
+        "max_retries": (0, MAX_RETRIES, True),
+        "timeout_s": (0.001, MAX_TIMEOUT_S, False),
+    }
+    for key, value in values.items():
+        low, high, whole = limits[key]
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or (whole and not isinstance(value, int)) or not low <= value <= high:
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(
+                f"{key} must be {kind} from {low:g} to {high:g}, got {value!r}",
+                where=f"{group}.{key}",
+                fix=f"e.g. {group}.{key}={ {'concurrency': 4, 'max_retries': 3}.get(key, 60) }",
+            )
+
+
 def api_key_from_env(env_name: str | None, config_key: str) -> str:
     """The key in ``$env_name``; a clear error naming the variable when it is not set."""
     if env_name is None:
         return "no-key"  # servers without auth (a local vLLM, llama.cpp) ignore it
+    from shipwise.scrub import looks_secret, name_secret_variable
+
+    if looks_secret(env_name):  # a key pasted where its variable's name goes: never echo it
+        raise ConfigError(
+            f"{config_key} holds a key, not the name of the variable that holds it",
+            where=config_key,
+            fix=f"export the key as a variable (export OPENAI_API_KEY=...) and set {config_key}"
+            "=OPENAI_API_KEY; revoke the key if it was real",
+        )
+    name_secret_variable(env_name)
     key = os.environ.get(env_name)
     if not key:
         raise ConfigError(

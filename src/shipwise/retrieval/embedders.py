@@ -180,6 +180,9 @@ class OpenAIEmbedder:
         max_retries: int = 3,
         timeout_s: float = 60.0,
     ) -> None:
+        from shipwise.models.openai_compat import check_client_settings
+
+        check_client_settings("embedder", max_retries=max_retries, timeout_s=timeout_s)
         self.model, self.base_url, self.api_key_env = model, base_url, api_key_env
         self.dimensions, self.batch_size = dimensions, batch_size
         self.usd_per_1m_tokens = usd_per_1m_tokens

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+CHROMA_FIX = (
+    "start it (chroma run --path DIR --port PORT), fix strategy.retrieval.chroma.host and .port,"
+    " or unset strategy.retrieval.chroma.host for the embedded store"
+)
 BATCH = 256  # chunks per embed/upsert call: bounded memory, well under Chroma's batch limit
 
 
@@ -84,16 +88,20 @@ def make_client(path: Path | None, host: str | None = None, port: int = 8000) ->
 
     settings = Settings(anonymized_telemetry=False)
     if host:
+        from shipwise.services import service_answers
+
+        # Seconds, not the client's own retries: a server that is not there fails at once.
+        service_answers(host, port, "Chroma server", "strategy.retrieval.chroma.host", CHROMA_FIX)
         try:
             return chromadb.HttpClient(host=host, port=port, settings=settings)
         except Exception as exc:  # chromadb raises plain exceptions for connection failures
             raise ConfigError(
                 f"cannot reach the Chroma server at {host}:{port}: {exc}",
-                where="strategy.chroma.host",
-                fix="start it (chroma run --path DIR --port PORT) or unset strategy.chroma.host",
+                where="strategy.retrieval.chroma.host",
+                fix=CHROMA_FIX,
             ) from None
     if path is None:
-        raise ConfigError("no Chroma path or host", where="strategy.chroma")
+        raise ConfigError("no Chroma path or host", where="strategy.retrieval.chroma")
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from shipwise.errors import DataError
+from shipwise.paths import inside
 from shipwise.tasks.example import fingerprint, normalize_text
+from shipwise.tasks.jsonl import parse_json_line
 
 TEXT_SUFFIXES = (".md", ".markdown", ".txt")
 
@@ -33,11 +35,17 @@ class Document:
 
 
 def read_documents(folder: Path) -> list[Document]:
-    """Every document under ``folder``; ids are paths relative to it without the suffix."""
+    """Every document under ``folder``; ids are paths relative to it without the suffix.
+
+    A symbolic link is followed only when it stays inside the task's folder (the parent of
+    ``docs/``): a link out of it would index files the task does not hold, and is refused.
+    """
     if not folder.is_dir():
         return []
     documents: list[Document] = []
     for path in sorted(folder.rglob("*")):
+        if path.is_symlink():
+            inside(folder.parent, path, f"the link {path.name}", data=True)
         if not path.is_file() or path.name.startswith("."):
             continue
         if path.suffix in TEXT_SUFFIXES:
@@ -93,10 +101,7 @@ def _read_jsonl_documents(path: Path) -> list[Document]:
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON at column {exc.colno}: {exc.msg}", where=where) from None
+        record = parse_json_line(line, where)
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
             raise DataError(
                 "a document record needs a string 'text'",

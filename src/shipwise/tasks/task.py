@@ -12,6 +12,7 @@ from shipwise.errors import ConfigError, DataError
 from shipwise.tasks.docs import Document, docs_fingerprint, read_documents
 from shipwise.tasks.example import Example, split_fingerprint
 from shipwise.tasks.jsonl import read_chat_jsonl
+from shipwise.tasks.schema import check_labels, check_task_metrics, check_task_values
 
 REQUIRED_SPLITS = ("train", "val", "test")
 OPTIONAL_SPLITS = ("regression", "redteam")
@@ -43,13 +44,21 @@ class OutputSpec:
                 fix=f"use one of {', '.join(OUTPUT_KINDS)}",
             )
         if self.kind == "label" and not self.labels:
-            raise ConfigError("a label task needs its list of labels", where="task.output.labels")
+            raise ConfigError(
+                "a label task needs its list of labels",
+                where="task.output.labels",
+                fix="list them: labels: [billing, shipping, returns]",
+            )
         if self.kind == "json" and not self.fields:
             raise ConfigError(
                 "a JSON task needs its fields",
                 where="task.output.fields",
                 fix="map each field name to its allowed values, or null for free values",
             )
+        if self.labels is not None:
+            check_labels(self.labels, "task.output.labels")
+        if self.fields is not None:
+            _check_fields(self.fields)
         if self.metrics or self.style or self.rubric:
             self._check_text_metrics()
 
@@ -87,6 +96,22 @@ class OutputSpec:
                 where="task.output.rubric",
                 fix="write what a good answer does, point by point, under output.rubric",
             )
+
+
+def _check_fields(fields: Any) -> None:
+    """JSON fields: text names, each with a list of text values or null (any value)."""
+    if not isinstance(fields, Mapping):
+        raise ConfigError(
+            f"task.output.fields must map field names to allowed values, got {fields!r}",
+            where="task.output.fields",
+            fix="e.g. fields: {category: [a, b], note: null}",
+        )
+    for name, allowed in fields.items():
+        where = f"task.output.fields.{name}"
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"field name {name!r} is not text", where=where, fix="quote it")
+        if allowed is not None:
+            check_labels(allowed, where)
 
 
 @dataclass(frozen=True)
@@ -158,11 +183,18 @@ def _shipped_data_roots() -> list[Path]:
     return [p for p in (packaged, checkout) if p.is_dir()]
 
 
+def task_spec(values: Mapping[str, Any], where: str = "task") -> TaskSpec:
+    """A checked ``TaskSpec`` from the composed ``task`` group (plain, resolved values)."""
+    check_task_values(values, where)
+    output = OutputSpec(**(values.get("output") or {}))
+    spec = TaskSpec(**{**values, "output": output, "stop": tuple(values.get("stop") or [])})
+    check_task_metrics(spec)
+    return spec
+
+
 def load_task_config(task: Mapping[str, Any], data_root: str | None = None) -> Task:
     """Load the task described by a resolved ``task`` config group (plain values)."""
-    values = dict(task)
-    values["output"] = OutputSpec(**(values.get("output") or {}))
-    return load_task(TaskSpec(**values), data_root)
+    return load_task(task_spec(task), data_root)
 
 
 def load_task(spec: TaskSpec, data_root: str | None = None) -> Task:

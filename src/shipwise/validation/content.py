@@ -5,6 +5,7 @@
 
 ============================  ==========================================================
 ``size``                      error under 10 examples in train/val/test, warning under 50
+``duplicate_id``              error: an id two splits share (the study pairs by id)
 ``output_format``             error: a JSON answer that is not an object, lacks a field or
                               has a disallowed value; warning: an extra field, or text
                               around the object
@@ -33,6 +34,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from shipwise.evaluation.metrics import normalize_label, parse_json_object
@@ -53,7 +55,11 @@ UNKNOWN = "(not allowed)"  # the balance bucket of values outside the allowed li
 def default_analyzers(context: Context) -> list[Analyzer]:
     """The content analyzers for ``context``: token checks only with a tokenizer, the
     answer checks only for label and JSON tasks, the cost only with hosted pricing."""
-    analyzers: list[Analyzer] = [SizeAnalyzer(), DuplicatesAnalyzer(context.documents)]
+    analyzers: list[Analyzer] = [
+        SizeAnalyzer(),
+        SplitIdsAnalyzer(),
+        DuplicatesAnalyzer(context.documents),
+    ]
     if context.output.kind in ("label", "json"):
         analyzers.append(AnswersAnalyzer(context.output))
     if context.tokens is not None:
@@ -97,6 +103,41 @@ class SizeAnalyzer:
                 )
             )
         return findings, dict(self.counts)
+
+
+class SplitIdsAnalyzer:
+    """``duplicate_id`` across splits: ids pair predictions across arms, so the study refuses
+    an id that two of its splits share (within one file the reader reports it)."""
+
+    name = "split_ids"
+    SPLITS = ("train", "val", "test", "regression", "redteam")  # the splits a run loads
+
+    def __init__(self) -> None:
+        self.first: dict[str, Record] = {}
+        self.findings: list[Finding] = []
+
+    def observe(self, records: Sequence[Record]) -> None:
+        for record in records:
+            if record.split not in self.SPLITS:
+                continue
+            key = record.id if record.id is not None else f"{record.split}-{record.line:05d}"
+            first = self.first.setdefault(key, record)
+            if first.split != record.split:
+                self.findings.append(
+                    Finding(
+                        "error",
+                        "duplicate_id",
+                        f"id {key!r} is also in {first.split} ({Path(first.file).name}:"
+                        f"{first.line}); the study refuses ids shared by two splits",
+                        "give every record an id unique across all splits",
+                        record.file,
+                        record.line,
+                        record.split,
+                    )
+                )
+
+    def finish(self) -> tuple[list[Finding], dict[str, Any]]:
+        return self.findings, {}
 
 
 class AnswersAnalyzer:

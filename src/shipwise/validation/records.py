@@ -12,11 +12,20 @@ ids), plus what shipwise needs on top: text content, a strict role order, a fina
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from shipwise.tasks.example import ROLES, Message
+from shipwise.tasks.jsonl import (
+    MAX_LINE_BYTES,
+    SURROGATE_FIX,
+    TOO_LONG_FIX,
+    lone_surrogate,
+    read_lines,
+    wide_encoding,
+)
 from shipwise.validation.model import Finding, Record, Severity
 
 _RECORD_FIX = 'write one {"messages": [{"role": "user", ...}, {"role": "assistant", ...}]} per line'
@@ -28,6 +37,10 @@ _CHECKS: dict[str, tuple[Severity, str]] = {
     "bom": ("warning", "re-save the file as UTF-8 without a BOM; some readers reject it"),
     "blank_line": ("warning", "delete the blank line; JSONL has one record on every line"),
     "not_utf8": ("error", "re-save the file as UTF-8 (such bytes usually mean Latin-1/cp1252)"),
+    "line_too_long": ("error", TOO_LONG_FIX),
+    "lone_surrogate": ("error", SURROGATE_FIX),
+    # Kept as written by the study (a red-team probe may mean it); most exports never do.
+    "control_char": ("warning", "remove it, unless the record tests such input on purpose"),
     "invalid_json": ("error", "make the line one JSON object: double quotes, no trailing commas"),
     "not_object": ("error", _RECORD_FIX),
     "unknown_record_key": ("warning", "drop them or move them into metadata"),
@@ -55,6 +68,9 @@ MESSAGE_KEYS = frozenset(
     {"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id"}
 )
 _BOM = b"\xef\xbb\xbf"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_CONTROL_ESCAPE = re.compile(r"\\u00[01][0-9a-fA-F]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _USUAL_ORDERS = (["user", "assistant"], ["system", "user", "assistant"])  # known good, skip checks
 
 # (check, message, fix); an empty fix means the check's usual one.
@@ -92,8 +108,20 @@ def scan(path: Path, split: str) -> Iterator[Finding | Record]:
     seen: dict[str, int] = {}  # id -> first line, for duplicate_id
     lineno = content_lines = 0
     with opened as handle:
+        encoding = wide_encoding(handle.read(256))
+        if encoding:
+            what = f"the file is {encoding}, not UTF-8: every line would read as bytes in error"
+            fix = f"re-save it as UTF-8 (e.g. iconv -f {encoding} -t UTF-8)"
+            yield finding(("not_utf8", what, fix), 1)
+            return
+        handle.seek(0)
         try:
-            for lineno, raw in enumerate(handle, start=1):
+            for lineno, (raw, size) in enumerate(read_lines(handle), start=1):
+                if not raw:
+                    content_lines += 1
+                    what = f"the line is {size:,} bytes long, over the {MAX_LINE_BYTES:,} allowed"
+                    yield finding(("line_too_long", what, ""), lineno)
+                    continue
                 shift = 0  # bytes dropped from the line's start, so offsets match the file
                 if lineno == 1 and raw.startswith(_BOM):
                     yield finding(("bom", "the file starts with a UTF-8 byte-order mark", ""), 1)
@@ -161,7 +189,12 @@ def _examine(text: str) -> tuple[list[Problem], tuple[Message, ...] | None, str 
         return [("invalid_json", what, "write very long numbers as strings")], None, None
     if not isinstance(value, dict):
         return [("not_object", f"expected a JSON object, got {_json_type(value)}", "")], None, None
+    if _SURROGATE_ESCAPE.search(text) and (found := lone_surrogate(value)):
+        what = f"{found} holds a lone surrogate: half of a UTF-16 pair (\\ud800-\\udfff)"
+        return [("lone_surrogate", what, "")], None, None
     problems: list[Problem] = []
+    if _CONTROL_ESCAPE.search(text):
+        problems.extend(_control_chars(value))
     if not value.keys() <= RECORD_KEYS:
         extra = _names(value.keys() - RECORD_KEYS)
         problems.append(("unknown_record_key", f"unknown top-level key(s) {extra}", ""))
@@ -243,6 +276,24 @@ def _check_message(i: int, message: Any, problems: list[Problem]) -> tuple[Any, 
     if role not in ROLES:
         return None, None
     return role, Message(role, content) if isinstance(content, str) else None
+
+
+def _control_chars(record: dict[str, Any]) -> list[Problem]:
+    """A warning per message whose content holds a control character (NUL, ESC...)."""
+    problems: list[Problem] = []
+    messages = record.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else []):
+        content = message.get("content") if isinstance(message, dict) else None
+        found = _CONTROL.search(content) if isinstance(content, str) else None
+        if found:
+            code = ord(found.group())
+            name = "a NUL character" if code == 0 else "a control character"
+            what = (
+                f"messages[{i}] content holds {name} (U+{code:04X}) at character"
+                f" {found.start() + 1}; the study keeps it as written"
+            )
+            problems.append(("control_char", what, ""))
+    return problems
 
 
 def _order_problems(roles: list[str]) -> list[Problem]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,19 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from shipwise.errors import ConfigError
+from shipwise.paths import check_name as _plain_name
 
 SPLITS = ("train", "val", "test")
-# The name is a folder, a Hydra config-group option and a YAML file stem: keep it plain.
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def check_name(name: str) -> None:
-    if not _NAME.fullmatch(name):
-        raise ConfigError(
-            f"task name {name!r} is not usable as a folder and config name",
-            where="name",
-            fix="use letters, digits, '_' and '-', starting with a letter or digit",
-        )
+    """The task name is a folder, a Hydra config-group option and a YAML file stem."""
+    _plain_name(name, "name")
 
 
 def check_fractions(val: float, test: float) -> None:

@@ -12,12 +12,11 @@ file can replace the fractions. Inputs that also occur in train are dropped from
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from shipwise.tasks.importers.common import (
     write_lines,
     write_yaml,
 )
-from shipwise.tasks.jsonl import parse_json_line
+from shipwise.tasks.importers.rows import check_columns, check_merged, read_rows
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
 MAX_LABELS = 200  # one output column with more distinct values than this is free text
@@ -231,96 +230,20 @@ def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row],
             fix="name it .csv, .tsv or .jsonl, or give --delimiter for a delimited file",
         )
     hasher = hashlib.sha256()
-    lines = _lines(path, hasher)
-    if delimiter is None:
-        records = _jsonl_records(lines, path)
-    else:
-        columns = [*settings.input_cols, *settings.output_cols]
-        records = _csv_records(lines, path, delimiter, columns)
-    rows = [_row(record, path, line, settings, prefix) for line, record in records]
+    found = read_rows(path, delimiter, [*settings.input_cols, *settings.output_cols], hasher)
+    if delimiter is not None:
+        check_merged(found, settings.output_cols, delimiter, path)
+    rows = [_row(row.cells, path, row.line, settings, prefix) for row in found]
     if not rows:
         raise DataError("the file has no rows", where=str(path), fix="add rows below the header")
     return rows, hasher.hexdigest()
-
-
-def _lines(path: Path, hasher: Any) -> Iterator[str]:
-    if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise DataError(f"the file {what}", where=str(path), fix="check the path")
-    try:
-        with path.open("rb") as handle:
-            for lineno, raw in enumerate(handle, start=1):
-                hasher.update(raw)
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise DataError(
-                        f"bytes that are not UTF-8 at byte {exc.start} of the line",
-                        where=f"{path}:{lineno}",
-                        fix="re-save the file as UTF-8",
-                    ) from None
-                yield line.removeprefix("\ufeff") if lineno == 1 else line
-    except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror}", where=str(path)) from None
-
-
-def _jsonl_records(lines: Iterator[str], path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        record = parse_json_line(line, f"{path}:{lineno}")
-        if not isinstance(record, dict):
-            raise DataError(
-                f"expected a JSON object, got {type(record).__name__}",
-                where=f"{path}:{lineno}",
-                fix='write one object per line, e.g. {"text": ..., "label": ...}',
-            )
-        yield lineno, record
-
-
-def _csv_records(
-    lines: Iterator[str], path: Path, delimiter: str, columns: Sequence[str]
-) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(lines, delimiter=delimiter)
-    header: list[str] | None = None
-    line = 0
-    try:
-        for cells in reader:
-            start, line = line + 1, reader.line_num  # a quoted cell may span lines
-            if not any(c.strip() for c in cells):
-                continue
-            if header is None:
-                header = [c.strip() for c in cells]
-                _check_columns(columns, header, where=f"{path}:{start}")
-                continue
-            if len(cells) != len(header):
-                raise DataError(
-                    f"{len(cells)} cells, the header has {len(header)}",
-                    where=f"{path}:{start}",
-                    fix=f"quote cells that contain {delimiter!r}: one cell per column in every row",
-                )
-            yield start, dict(zip(header, cells, strict=True))
-    except csv.Error as exc:
-        raise DataError(f"unreadable CSV: {exc}", where=f"{path}:{reader.line_num}") from None
-    if header is None:
-        raise DataError("the file is empty", where=str(path), fix="start it with a header row")
-
-
-def _check_columns(wanted: Sequence[str], available: Sequence[str], where: str) -> None:
-    missing = [c for c in wanted if c not in available]
-    if missing:
-        raise DataError(
-            f"no column {missing[0]!r}; the columns are {', '.join(map(repr, available))}",
-            where=where,
-            fix="name one of these with --input-col/--output-col",
-        )
 
 
 def _row(
     record: Mapping[str, Any], path: Path, line: int, settings: TableSettings, prefix: str
 ) -> _Row:
     def cell(column: str) -> str:
-        _check_columns([column], list(record), where=f"{path}:{line}")
+        check_columns([column], list(record), where=f"{path}:{line}")
         value = record[column]
         text = value if isinstance(value, str) else "" if value is None else json.dumps(value)
         if not text.strip():
