@@ -139,3 +139,58 @@ def test_a_run_missing_what_the_decision_needs_is_named_not_costed_at_zero(
         with pytest.raises(DataError, match=key.replace(".", r"\.")) as err:
             evidence_from_run(tracking, broken, EXACT)
         assert "'good'" in err.value.what
+
+
+def test_a_text_task_reports_style_rules_and_replies_from_the_runs(
+    tmp_path: Path, make_task: Callable[..., Path]
+) -> None:
+    """Rule scores and inputs go from the runner's predictions table to the report; an arm run
+    before the rules were declared answers beside the others but leaves the rule table."""
+    task_root = make_task(train=6, val=2, test=4)
+    tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit", str(tmp_path / "art"))
+    rules = ({"name": "one_word", "kind": "words", "max": 1},
+             {"name": "no_blue", "kind": "banned", "phrases": ["blue"]})  # fmt: skip
+    for name, output in (
+        ("before", OutputSpec()),
+        ("styled", OutputSpec(metrics=("style",), style=rules)),
+    ):
+        spec = TaskSpec("fruit", str(task_root), "Name the colour.", "exact_match", output)
+        run(
+            RunSpec(
+                task=load_task(spec),
+                strategy=Arm(name, "prompt", 2, True),
+                generator=FakeGenerator(responder=answers({"apple"}), name=name),
+                embedder_factory=HashingEmbedder,
+                settings=GenerationSettings(max_new_tokens=4),
+                tracking=tracking,
+                root=tmp_path / ".shipwise",
+                run_name=name,
+                params={"task.metric": "exact_match"},
+            )
+        )
+    runs = {r["name"]: r for r in latest_arm_runs(tracking)}
+    styled = evidence_from_run(tracking, runs["styled"], EXACT, rules=["one_word", "no_blue"])
+    assert styled.inputs["f-8"] == "What colour is a apple?"
+    assert styled.style["f-8"] == {"one_word": 1.0, "no_blue": 1.0}  # "red"
+    assert styled.style["f-9"] == {"one_word": 1.0, "no_blue": 0.0}  # "blue"
+    assert evidence_from_run(tracking, runs["before"], EXACT, rules=["one_word"]).style == {}
+
+    study = {"task_root": task_root, "root": tmp_path}
+    declared = (
+        "+task.output.style=[{name:one_word,kind:words,max:1},"
+        "{name:no_blue,kind:banned,phrases:[blue]}]"
+    )
+    assert main(overrides(study, "+task.output.metrics=[style]", declared)) == 0
+    (report,) = (tmp_path / ".shipwise" / "decisions").glob("*")
+    decision = json.loads((report / "decision.json").read_text())
+    arms = {a["name"]: a for a in decision["arms"]}
+    assert arms["styled"]["style"] == {
+        "rules": {"one_word": 1.0, "no_blue": 0.25},
+        "all_rules": 0.25,
+        "n": 4,
+    }
+    assert arms["before"]["style"] is None
+    assert len(decision["examples"]) == 3
+    assert all(set(e["replies"]) == {"before", "styled"} for e in decision["examples"])
+    markdown = (report / "decision.md").read_text()
+    assert "| `no_blue` | 0.250 |" in markdown and "## Example replies" in markdown

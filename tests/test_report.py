@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -329,3 +330,149 @@ def test_a_stale_arm_is_marked_in_the_table_and_the_markdown(tmp_path: Path) -> 
     assert sum("(stale)" in line for line in text.splitlines()) == 1
     files = write_decision_report(decision, evidence, tmp_path)
     assert f"{stale_name} (stale: re-run it)" in files["markdown"].read_text().replace("**", "")
+
+
+# --- Free-text tasks: style rules per arm and example replies ----------------------------------
+
+RULES = ("greeting", "sign_off", "length")  # in the order the task declares them
+TEXT_IDS = [f"t{i:02d}" for i in range(10)]
+# Which test examples pass each rule, per arm (by index into TEXT_IDS).
+PASSES = {
+    "prompt": {"greeting": range(10), "sign_off": range(5), "length": range(8)},
+    "rag": {"greeting": range(9), "sign_off": range(10), "length": range(10)},
+}
+
+
+def _reply(arm: str, i: int) -> str:
+    if arm == "rag":  # markup a report must show as text, never run or render
+        return f"Hi Sam,\n\nWe fixed <script>alert({i})</script> | *now* for you.\n\nThe team"
+    return f"Hi Sam,\n\nWe sent order {i} again.\n\nThe team"
+
+
+def _text_evidence(name: str) -> ArmEvidence:
+    """An arm of a text task whose per-rule scores follow PASSES (none logged: no answers)."""
+    passes = PASSES.get(name)
+    style = {
+        i: {rule: float(k in passes[rule]) for rule in RULES}
+        for k, i in enumerate(TEXT_IDS)
+        if passes
+    }
+    return ArmEvidence(
+        name=name,
+        strategy=name,
+        kind=name,
+        simplicity=SIMPLICITY.get(name, 1),
+        run_id=f"run-{name}",
+        metric="style_all",
+        scores={i: (float(all(style[i].values())) if style else 0.0,) for i in TEXT_IDS},
+        test_fingerprint=FINGERPRINT,
+        usd_per_call=0.0001,
+        setup_usd=0.0,
+        latency_p95_s=1.0,
+        answers={i: _reply(name, k) for k, i in enumerate(TEXT_IDS)} if passes else {},
+        references={
+            i: f"Hi Sam,\n\nWe resent order {k}.\n\nThe team" for k, i in enumerate(TEXT_IDS)
+        },
+        # long enough to be cut in the Markdown, kept whole in decision.json
+        inputs={i: f"Order {k}: " + "the parcel never came. " * 80 for k, i in enumerate(TEXT_IDS)},
+        style=style,
+    )
+
+
+def _text_report(tmp_path: Path, free_text: bool = True) -> tuple[str, dict[str, Any]]:
+    from shipwise.decision import decide
+    from shipwise.evaluation.aggregates import Mean
+
+    # "finetune" ran but logged neither answers nor rule scores: it is left out of both sections
+    evidence = [_text_evidence(name) for name in ("prompt", "rag", "finetune")]
+    decision = decide(
+        evidence, DecisionConfig(resamples=200), "replies", Mean("style_all"), free_text
+    )
+    written = write_decision_report(decision, evidence, tmp_path)
+    return written["markdown"].read_text(), json.loads(written["json"].read_text())
+
+
+def _section(markdown: str, title: str) -> str:
+    return markdown.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_style_rules_table_has_each_rule_and_all_rules_per_arm(tmp_path: Path) -> None:
+    markdown, loaded = _text_report(tmp_path)
+
+    table = [
+        line for line in _section(markdown, "Style rules").splitlines() if line.startswith("|")
+    ]
+    assert table == [
+        "| rule | prompt | rag |",
+        "|---|--:|--:|",
+        "| `greeting` | 1.000 | 0.900 |",
+        "| `sign_off` | 0.500 | 1.000 |",
+        "| `length` | 0.800 | 1.000 |",
+        "| *all rules* | 0.500 | 0.900 |",
+    ]
+    assert "Share of the 10 test replies" in markdown
+    arms = {arm["name"]: arm for arm in loaded["arms"]}
+    assert arms["prompt"]["style"] == {
+        "rules": {"greeting": 1.0, "sign_off": 0.5, "length": 0.8},
+        "all_rules": 0.5,
+        "n": 10,
+    }
+    assert arms["finetune"]["style"] is None
+    # all rules is the primary metric style_all, recomputed from the rules
+    assert arms["rag"]["mean"] == pytest.approx(arms["rag"]["style"]["all_rules"])
+
+
+def test_three_examples_show_every_answering_arm_side_by_side(tmp_path: Path) -> None:
+    markdown, loaded = _text_report(tmp_path)
+
+    examples = loaded["examples"]
+    ids = [e["id"] for e in examples]
+    assert len(set(ids)) == 3 and ids == sorted(ids) and set(ids) <= set(TEXT_IDS)
+    assert ids == [e["id"] for e in _text_report(tmp_path / "again")[1]["examples"]]
+    rows = _section(markdown, "Example replies").splitlines()
+    assert f"| | {' | '.join(ids)} |" in rows
+    for example in examples:
+        k = TEXT_IDS.index(example["id"])
+        assert set(example["replies"]) == {"prompt", "rag"}  # finetune gave no answers
+        assert example["replies"]["rag"] == _reply("rag", k)
+        assert len(example["input"]) > 1_500  # whole in decision.json
+        broken = [r for r in RULES if k not in PASSES["prompt"][r]]
+        assert example["failed_rules"]["prompt"] == broken
+    # prompt's replies, with line breaks kept and the rules each one breaks under it
+    cells = []
+    for example in examples:
+        k = TEXT_IDS.index(example["id"])
+        broken = [f"`{r}`" for r in RULES if k not in PASSES["prompt"][r]]
+        marks = "*breaks* " + ", ".join(broken) if broken else "*passes every rule*"
+        cells.append(_reply("prompt", k).replace("\n", "<br>") + "<br><br>" + marks)
+    assert f"| **prompt** | {' | '.join(cells)} |" in rows
+    assert sum(row.startswith("| **") for row in rows) == 2
+    (inputs,) = [row for row in rows if row.startswith("| *input* |")]
+    assert inputs.count("more characters]*") == 3  # long inputs are cut, and say so
+
+
+def test_example_replies_are_escaped_as_text_in_the_rendered_html(tmp_path: Path) -> None:
+    from markdown_it import MarkdownIt
+
+    markdown, loaded = _text_report(tmp_path)
+    assert "<script>" not in markdown
+
+    rendered = MarkdownIt("commonmark").enable("table").render(markdown)
+    assert "<script" not in rendered and "<em>now</em>" not in rendered
+    for example in loaded["examples"]:
+        k = TEXT_IDS.index(example["id"])
+        # the reply reads as written, in its own cell: "|" and "*" did not become markup
+        shown = f"We fixed &lt;script&gt;alert({k})&lt;/script&gt; | *now* for you."
+        assert f"<td>Hi Sam,<br><br>{shown}<br><br>The team" in rendered
+
+
+def test_a_label_task_report_has_neither_section(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    markdown = write_decision_report(decision, evidence, tmp_path)["markdown"].read_text()
+    assert "## Style rules" not in markdown and "## Example replies" not in markdown
+    loaded = json.loads((tmp_path / "decision.json").read_text())
+    assert loaded["examples"] == [] and all(arm["style"] is None for arm in loaded["arms"])
+
+    # the same text arms decided as a task whose answers are not free text: no examples
+    markdown, loaded = _text_report(tmp_path / "label", free_text=False)
+    assert "## Example replies" not in markdown and loaded["examples"] == []

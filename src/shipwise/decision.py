@@ -22,7 +22,8 @@ The procedure (DESIGN.md, "The decision"), in the order ``decide`` runs it:
 5. A cheaper arm that is neither shown within the margin nor shown worse than it is
    unsettled: the verdict says so, with the test examples that would settle it (from the
    observed width of its interval), and the best arm is shipped meanwhile.
-6. Caveats and break-even volumes (``verdict``, ``costs``).
+6. Caveats and break-even volumes (``verdict``, ``costs``); for a free-text task, each arm's
+   style rule pass rates and a few test examples with every arm's reply (``replies``).
 
 Every resampling uses ``config.seed``, so the same inputs give the identical Decision.
 """
@@ -53,6 +54,7 @@ from shipwise.decision_types import (
 from shipwise.errors import ConfigError, DataError
 from shipwise.evaluation.aggregates import Metric
 from shipwise.evaluation.stats import interval, paired_interval, paired_p_value
+from shipwise.replies import pass_rates, side_by_side
 from shipwise.verdict import caveats, failure_sentences, verdict
 
 NEAR_CHEAPEST = 0.05  # candidates within 5% of the cheapest monthly cost compete on simplicity
@@ -94,14 +96,21 @@ def examples_to_settle(n: int, mean: float, low: float, margin: float) -> int | 
 
 
 def decide(
-    evidence: Sequence[ArmEvidence], config: DecisionConfig, task: str, metric: Metric
+    evidence: Sequence[ArmEvidence],
+    config: DecisionConfig,
+    task: str,
+    metric: Metric,
+    free_text: bool = False,
 ) -> Decision:
-    """Compare the arms on the shared test split and decide which one to ship (module doc)."""
+    """Compare the arms on the shared test split and decide which one to ship (module doc).
+
+    ``free_text``: the task's answers are text, so the report shows example replies.
+    """
     ids = _check(evidence, config)
     table = {e.name: _matrix(e, ids) for e in evidence}
     pairs = _compare(evidence, table, metric, config)
     by_pair = {(p.a, p.b): p for p in pairs}
-    draft = [_arm(e, table[e.name], metric, config) for e in evidence]
+    draft = [_arm(e, table[e.name], ids, metric, config) for e in evidence]
     floors = [v.name for v in draft if not v.shippable]
     draft = [_judge(v, floors, by_pair, e, config) for v, e in zip(draft, evidence, strict=True)]
     ship, best, arms = _choose(draft, by_pair, config)
@@ -129,6 +138,7 @@ def decide(
         ),
         config=config,
         reference_answers=tuple(references),
+        examples=side_by_side(evidence, ids, config.seed) if free_text else (),
     )
 
 
@@ -238,7 +248,13 @@ def _compare(
     )
 
 
-def _arm(e: ArmEvidence, scores: np.ndarray, metric: Metric, config: DecisionConfig) -> ArmVerdict:
+def _arm(
+    e: ArmEvidence,
+    scores: np.ndarray,
+    ids: Sequence[str],
+    metric: Metric,
+    config: DecisionConfig,
+) -> ArmVerdict:
     iv = interval(scores, metric, config.resamples, config.confidence, config.seed)
     cost = arm_cost(e, config)
     return ArmVerdict(
@@ -261,6 +277,7 @@ def _arm(e: ArmEvidence, scores: np.ndarray, metric: Metric, config: DecisionCon
         candidate=False,
         shippable=e.shippable,
         top_answers=tuple(distribution(e.answers.values())) if e.answers else (),
+        style=pass_rates(e.style, ids),
         stale=e.stale,
     )
 

@@ -87,11 +87,13 @@ class ArmEvidence:
     """One arm's run, as the decision needs it.
 
     ``scores`` maps test example id -> the primary metric's per-example columns (pairs arms by
-    example; one column for a mean metric, counts for a corpus metric); ``answers`` and
-    ``references`` are the arm's answers and the gold answers by id (for the answer
-    distributions); ``latencies_s`` are per test example; ``regression_baseline`` is the base
-    model's regression score when the arm changed the model (fine-tune), else None. ``kind``,
-    ``simplicity`` and ``shippable`` are what the arm's config declared it to be.
+    example; one column for a mean metric, counts for a corpus metric); ``answers``,
+    ``references`` and ``inputs`` are the arm's answers, the gold answers and the user's
+    messages by id (for the answer distributions and the example replies); ``style`` maps id ->
+    each declared style rule's score, 1 pass or 0 fail (empty when the task declares no rules
+    or the run logged none); ``latencies_s`` are per test example; ``regression_baseline`` is
+    the base model's regression score when the arm changed the model (fine-tune), else None.
+    ``kind``, ``simplicity`` and ``shippable`` are what the arm's config declared it to be.
     """
 
     name: str
@@ -108,6 +110,8 @@ class ArmEvidence:
     latencies_s: Sequence[float] = ()
     answers: Mapping[str, str] = field(default_factory=dict)
     references: Mapping[str, str] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+    style: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     redteam_pass_rate: float | None = None
     regression_score: float | None = None
     regression_baseline: float | None = None
@@ -123,6 +127,26 @@ class AnswerShare:
 
     answer: str
     share: float
+
+
+@dataclass(frozen=True)
+class StylePassRates:
+    """Shares of the test replies that pass each declared style rule, and all of them."""
+
+    rules: Mapping[str, float]  # rule name -> pass rate, in the task's order
+    all_rules: float
+    n: int
+
+
+@dataclass(frozen=True)
+class ExampleReplies:
+    """One test example with every arm's reply to it, to be read side by side."""
+
+    id: str
+    input: str
+    reference: str
+    replies: Mapping[str, str]  # arm name -> its reply, for every arm that answered
+    failed_rules: Mapping[str, Sequence[str]] = field(default_factory=dict)  # arm -> rules broken
 
 
 @dataclass(frozen=True)
@@ -148,6 +172,7 @@ class ArmVerdict:
     collapsed: bool = False
     beats_floor: bool | None = None  # None when no floor arm ran
     top_answers: Sequence[AnswerShare] = ()
+    style: StylePassRates | None = None  # None when the arm logged no style rule scores
     settle_n: int | None = None  # test examples that would settle "within the margin of best"
     stale: bool = False  # its inputs changed since it ran: re-run it before trusting this
 
@@ -200,6 +225,7 @@ class Decision:
     caveats: Sequence[str]
     config: DecisionConfig
     reference_answers: Sequence[AnswerShare] = ()
+    examples: Sequence[ExampleReplies] = ()  # free-text tasks only
 
 
 def decision_as_dict(decision: Decision) -> dict[str, object]:

@@ -1,8 +1,9 @@
 """The decision's evidence, read back from MLflow runs: no model runs again.
 
 For each arm: the latest finished run per run name (one arm configuration) unless run ids are
-given; its per-example test scores from the predictions table, its costs, latency, red-team
-and regression results, and whether its inputs changed since it ran (stale).
+given; its per-example test scores (and style rule scores) from the predictions table, its
+costs, latency, red-team and regression results, and whether its inputs changed since it ran
+(stale).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from shipwise import contract
 from shipwise.decision_types import ArmEvidence
 from shipwise.errors import DataError
 from shipwise.evaluation.aggregates import Metric
+from shipwise.evaluation.style import rule_metric
 from shipwise.tracking import TrackingConfig, find_runs, load_table
 
 DECISION_TAG = "shipwise.decision"
@@ -57,11 +59,14 @@ def evidence_from_run(
     run: Mapping[str, Any],
     metric: Metric,
     current: Mapping[str, str] | None = None,
+    rules: Sequence[str] = (),
 ) -> ArmEvidence:
-    """One run as ArmEvidence; ``current`` = the task's fingerprints now (for staleness).
+    """One run as ArmEvidence; ``current`` = the task's fingerprints now (for staleness),
+    ``rules`` = the names of the task's style rules (their scores are read when logged).
 
     What the decision needs and the run lacks (its costs, its score, what the arm is) is an
-    error naming the run; only the optional splits (red team, regression) may be absent.
+    error naming the run; only the optional splits (red team, regression) and the style rule
+    scores (the report only shows them) may be absent.
     """
     metrics, tags = run["metrics"], run["tags"]
     test = contract.split_metric
@@ -93,6 +98,11 @@ def evidence_from_run(
         and tags.get(f"{contract.FINGERPRINT}{name}") != current[name]
     ]
     simplicity = str(contract.required(tags, contract.TAG_SIMPLICITY, run, "tag"))
+    # a run from before the rules were declared has no scores for them: it leaves the style table
+    logged = {contract.score_column(rule_metric(r)): r for r in rules}
+    if not set(logged) <= set(rows[0]):
+        logged = {}
+    style = {str(r["id"]): {rule: float(r[c]) for c, rule in logged.items()} for r in rows}
     return ArmEvidence(
         name=run["name"],
         strategy=str(contract.required(tags, contract.TAG_STRATEGY, run, "tag")),
@@ -104,6 +114,8 @@ def evidence_from_run(
         scores={str(r["id"]): tuple(float(r[c]) for c in columns) for r in rows},
         answers={str(r["id"]): str(r["prediction"]) for r in rows},
         references={str(r["id"]): str(r["reference"]) for r in rows},
+        inputs={str(r["id"]): str(r.get("input", "")) for r in rows},
+        style=style if logged else {},
         test_fingerprint=str(
             contract.required(tags, f"{contract.EVAL_FINGERPRINT}test", run, "tag")
         ),

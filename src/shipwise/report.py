@@ -7,8 +7,10 @@ Heavy imports (rich, matplotlib) stay inside the functions so importing this mod
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,6 +239,8 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         "",
         *_answers(decision),
         "",
+        *_style_rules(decision),
+        *_example_replies(decision),
         "## Caveats",
         "",
         *([f"- {_inline(c)}" for c in decision.caveats] or ["None."]),
@@ -312,6 +316,80 @@ def _answers(decision: Decision) -> list[str]:
         mark = " (collapsed)" if arm.collapsed else ""
         rows.append(f"| {_cell(arm.name)}{mark} | {_cell(_shares(arm.top_answers))} |")
     return rows
+
+
+def _style_rules(decision: Decision) -> list[str]:
+    """Per style rule, the share of each arm's test replies that pass it (text tasks)."""
+    arms = [(arm.name, arm.style) for arm in decision.arms if arm.style is not None]
+    if not arms:
+        return []
+    rules = list(arms[0][1].rules)
+    lines = [
+        "## Style rules",
+        "",
+        f"Share of the {arms[0][1].n:,} test replies that pass each style rule the task declares "
+        "(`output.style`); *all rules*: the share that pass every one.",
+        "",
+        "| rule | " + " | ".join(_cell(name) for name, _ in arms) + " |",
+        "|---|" + "--:|" * len(arms),
+    ]
+    for rule in rules:
+        rates = [_fixed(style.rules[rule], 3) for _, style in arms]
+        lines.append(f"| `{rule}` | " + " | ".join(rates) + " |")
+    every = [_fixed(style.all_rules, 3) for _, style in arms]
+    return [*lines, "| *all rules* | " + " | ".join(every) + " |", ""]
+
+
+# Texts in the example table longer than this are cut, and the cut is marked in the cell.
+LONGEST = 1_500
+
+
+def _example_replies(decision: Decision) -> list[str]:
+    """A few test examples, one per column, with every arm's reply under the input (text tasks)."""
+    examples = decision.examples
+    if not examples:
+        return []
+    arms = [arm.name for arm in decision.arms if arm.name in examples[0].replies]
+    rules = " Under a reply, the style rules it breaks." if examples[0].failed_rules else ""
+    lines = [
+        "## Example replies",
+        "",
+        f"{len(examples)} test examples drawn with seed {decision.config.seed}: the input, the "
+        f"reference and each arm's reply, as written (texts over {LONGEST:,} characters are cut "
+        f"where marked; decision.json holds them whole).{rules}",
+        "",
+        "| | " + " | ".join(_verbatim(e.id) for e in examples) + " |",
+        "|---|" + "---|" * len(examples),
+        "| *input* | " + " | ".join(_verbatim(e.input) for e in examples) + " |",
+        "| *reference* | " + " | ".join(_verbatim(e.reference) for e in examples) + " |",
+    ]
+    for arm in arms:
+        cells = [_verbatim(e.replies[arm]) + _broken(e.failed_rules.get(arm)) for e in examples]
+        lines.append(f"| **{_cell(arm)}** | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _broken(rules: Sequence[str] | None) -> str:
+    if rules is None:
+        return ""
+    if not rules:
+        return "<br><br>*passes every rule*"
+    return "<br><br>*breaks* " + ", ".join(f"`{rule}`" for rule in rules)
+
+
+def _verbatim(text: str, longest: int = LONGEST) -> str:
+    """``text`` in a Markdown table cell, shown as written: HTML and Markdown escaped, line
+    breaks kept, nothing dropped without a mark."""
+    text = text.replace("\r\n", "\n").strip()
+    if not text:
+        return "-"
+    head = text[:longest]
+    if len(text) > longest and " " in head[-40:]:
+        head = head.rsplit(" ", 1)[0]  # cut between words
+    cut = len(text) - len(head)
+    # &, < and > as entities (a reply's "<script>" stays text); Markdown's inline marks escaped
+    shown = re.sub(r"([\\`*_\[\]|~])", r"\\\1", html.escape(head, quote=False))
+    return shown.replace("\n", "<br>") + (f" … *[{cut:,} more characters]*" if cut else "")
 
 
 def _shares(shares: Sequence[AnswerShare]) -> str:

@@ -52,9 +52,10 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
     output = task.spec.output
     metric = metric_for(task.spec.metric, output.kind, output.labels, output.fields)
     current = task.fingerprints()
-    evidence = [evidence_from_run(tracking, run, metric, current) for run in runs]
+    rules = [rule.name for rule in output.style]
+    evidence = [evidence_from_run(tracking, run, metric, current, rules) for run in runs]
     config = decision_config(plain["decision"])
-    decision = decide(evidence, config, task.name, metric)
+    decision = decide(evidence, config, task.name, metric, free_text=output.kind == "text")
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
     out_dir = Path(plain["paths"]["cache"]).expanduser().resolve() / "decisions" / stamp
     files = write_decision_report(decision, evidence, out_dir)

@@ -164,7 +164,7 @@ _CHECKS: dict[str, Callable[[StyleRule, str, str], bool]] = {
 
 def style_scores(rules: Sequence[StyleRule], reply: str, reference: str = "") -> dict[str, float]:
     """``style.<rule>`` (0/1) for every rule, their mean ``style_pass``, and ``style_all``."""
-    passed = {f"style.{rule.name}": float(rule.check(reply, reference)) for rule in rules}
+    passed = {rule_metric(rule.name): float(rule.check(reply, reference)) for rule in rules}
     values = list(passed.values())
     passed["style_pass"] = sum(values) / len(values) if values else 1.0
     passed["style_all"] = float(all(values))
@@ -172,4 +172,9 @@ def style_scores(rules: Sequence[StyleRule], reply: str, reference: str = "") ->
 
 
 def style_metric_names(rules: Sequence[StyleRule]) -> list[str]:
-    return ["style_pass", "style_all", *(f"style.{rule.name}" for rule in rules)]
+    return ["style_pass", "style_all", *(rule_metric(rule.name) for rule in rules)]
+
+
+def rule_metric(name: str) -> str:
+    """The per-example score of the rule called ``name``: ``style.<name>``."""
+    return f"style.{name}"
