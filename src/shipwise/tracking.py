@@ -19,10 +19,13 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipwise.errors import ShipwiseError
 from shipwise.scrub import env_secrets, redact, scrub, scrub_value, scrubbed_copy
+
+if TYPE_CHECKING:
+    from shipwise.traces import ExampleTrace
 
 MAX_PARAM_CHARS = 6000
 OWNER_PID, OWNER_HOST = "shipwise.pid", "shipwise.host"  # who runs it: dangling-run cleanup
@@ -31,9 +34,18 @@ _METRIC_UNSAFE = re.compile(r"[^\w\-. :/]")
 
 @dataclass(frozen=True)
 class TrackingConfig:
+    """Where runs go, and which scored splits become per-example traces (at most
+    ``trace_limit`` examples each; null = all, 0 = none)."""
+
     uri: str
     experiment: str
     artifact_location: str | None = None
+    trace_splits: Sequence[str] = ("test", "redteam", "regression")
+    trace_limit: int | None = None
+
+    def traced(self, split: str) -> int | None:
+        """How many of ``split``'s examples to trace: 0 for none, None for all."""
+        return self.trace_limit if split in self.trace_splits else 0
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -105,6 +117,27 @@ class TrackedRun:
         import mlflow
 
         mlflow.log_dict(scrub_value(dict(data)), artifact_file)
+
+    def log_traces(
+        self, name: str, split: str, model: str, examples: Sequence[ExampleTrace]
+    ) -> list[str]:
+        """One trace per scored example, its scores as feedback, linked to this run."""
+        from shipwise.traces import log_traces
+
+        return log_traces(self.run_id, name, split, model, examples)
+
+    def log_dataset(
+        self,
+        name: str,
+        context: str,
+        fingerprint: str,
+        rows: Sequence[Mapping[str, Any]],
+        source: str,
+    ) -> None:
+        """A split this run read, as an MLflow dataset input whose digest is ``fingerprint``."""
+        from shipwise.traces import log_dataset
+
+        log_dataset(name, context, fingerprint, rows, source)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         import mlflow
@@ -321,6 +354,7 @@ def find_runs(config: TrackingConfig, filter_string: str = "") -> list[dict[str,
     return [
         {
             "run_id": r.info.run_id,
+            "experiment_id": r.info.experiment_id,
             "name": r.info.run_name,
             "status": r.info.status,
             "params": dict(r.data.params),
