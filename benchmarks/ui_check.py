@@ -7,7 +7,8 @@ Starts ``mlflow ui`` on the study's store (``sqlite:///<root>/mlflow.db``) on a 
 port, then loads four pages in Chromium (Debian's ``chromium``): the experiment's runs, its
 traces, the evaluation view of two arms side by side, and one example's trace. For each page it
 keeps the rendered text (``--dump-dom``) and a screenshot (``--screenshot``) under ``--out``, and
-checks what it must show: every arm's run name; the examples' ids; a trace's spans. It prints one
+checks what it must show: every arm's run name in the runs; an example's id in the traces; two
+arms compared row by row, an example's question among the rows; a trace's spans. It prints one
 line per page and exits 1 when a page lacks something. Exits 2 when no Chromium is installed.
 """
 
@@ -87,11 +88,17 @@ def study_pages(store: str, task: str) -> list[Page]:
     trace = traces[0]
     example = trace.info.client_request_id or ""
     spans = tuple(sorted(s.name for s in trace.data.spans if s.parent_id))  # under the root
+    root = next(s for s in trace.data.spans if not s.parent_id)
+    question = str((root.inputs or {}).get("question", ""))[:40]  # a row's text, both arms
     compare = f"selectedRunUuid={first}" + (f"&compareToRunUuid={second}" if second else "")
     return [
         Page("runs", f"/experiments/{eid}/runs", names),
         Page("traces", f"/experiments/{eid}/traces", (example,)),
-        Page("evaluation", f"/experiments/{eid}/evaluation-runs?{compare}", (example,)),
+        Page(
+            "evaluation",
+            f"/experiments/{eid}/evaluation-runs?{compare}",
+            ("Comparing" if second else "", question),
+        ),
         Page(
             "trace",
             f"/experiments/{eid}/traces?selectedEvaluationId={trace.info.trace_id}",

@@ -278,47 +278,30 @@ def _evaluate_split(
     ]
     tracked.log_table(rows, contract.predictions_file(name))
     if name == split:  # regression_base asks the same split again
-        source = _source(task, split)
-        tracked.log_dataset(
-            f"{task.name}/{split}", split, fingerprint, _dataset_rows(examples), source
-        )
+        _log_split(tracked, task, split, split, fingerprint, examples)
     traced = spec.tracking.traced(split)
     if traced != 0:
         started = time.perf_counter()
         model = predictor.generator.info.name
-        tracked.log_traces(spec.strategy.name, name, model, _traces(scored[:traced]))
+        traces = [ExampleTrace.of(*one) for one in scored[:traced]]
+        tracked.log_traces(spec.strategy.name, name, model, traces)
         tracked.log_metrics({f"{prefix}trace_log_s": time.perf_counter() - started})
     return SplitResult(split, summary, fingerprint, retrieval)
 
 
-def _traces(
-    scored: Sequence[tuple[Example, Rendered, Completion, Any, float]],
-) -> list[ExampleTrace]:
-    return [
-        ExampleTrace(
-            example_id=e.id,
-            question=e.user_text,
-            reference=e.reference,
-            messages=[m.as_dict() for m in r.messages],
-            answer=c.text,
-            scores=s,
-            latency_s=c.latency_s,
-            prompt_tokens=c.prompt_tokens,
-            completion_tokens=c.completion_tokens,
-            cost_usd=cost,
-            retrieval=r.extras,
-        )
-        for e, r, c, s, cost in scored
-    ]
-
-
-def _dataset_rows(examples: Sequence[Example]) -> list[dict[str, str]]:
-    return [{"id": e.id, "input": e.user_text, "reference": e.reference} for e in examples]
-
-
-def _source(task: Task, split: str) -> str:
+def _log_split(
+    tracked: TrackedRun,
+    task: Task,
+    split: str,
+    context: str,
+    fingerprint: str,
+    examples: Sequence[Example],
+) -> None:
+    """A split the run read, as one of its MLflow dataset inputs (``context``: how it was used)."""
     path = task.root / f"{split}.jsonl"
-    return str(path) if path.is_file() else f"{task.name}/{split}"
+    source = str(path) if path.is_file() else f"{task.name}/{split}"
+    rows = [{"id": e.id, "input": e.user_text, "reference": e.reference} for e in examples]
+    tracked.log_dataset(f"{task.name}/{split}", context, fingerprint, rows, source)
 
 
 def _log_training_inputs(task: Task, arm: ArmInfo, tracked: TrackedRun) -> None:
@@ -328,14 +311,7 @@ def _log_training_inputs(task: Task, arm: ArmInfo, tracked: TrackedRun) -> None:
     prints = task.fingerprints()
     for split, context in reads:
         if split in task.splits:
-            examples = task.split(split)
-            tracked.log_dataset(
-                f"{task.name}/{split}",
-                context,
-                prints[split],
-                _dataset_rows(examples),
-                _source(task, split),
-            )
+            _log_split(tracked, task, split, context, prints[split], task.split(split))
 
 
 def _retrieval(examples: Sequence[Example], rendered: Sequence[Rendered]) -> dict[str, float]:

@@ -20,9 +20,14 @@ import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipwise.scrub import env_secrets, scrub, scrub_value
+
+if TYPE_CHECKING:
+    from shipwise.models.base import Completion
+    from shipwise.strategies.base import Rendered
+    from shipwise.tasks.example import Example
 
 LINK_BATCH = 100  # MLflow links at most 100 traces to a run per call
 EVALUATOR = "shipwise.evaluator"
@@ -45,6 +50,30 @@ class ExampleTrace:
     completion_tokens: int
     cost_usd: float = 0.0
     retrieval: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        example: Example,
+        rendered: Rendered,
+        completion: Completion,
+        scores: Mapping[str, float],
+        cost_usd: float,
+    ) -> ExampleTrace:
+        """An example as the runner scored it: the prompt it rendered, the completion, scores."""
+        return cls(
+            example_id=example.id,
+            question=example.user_text,
+            reference=example.reference,
+            messages=[m.as_dict() for m in rendered.messages],
+            answer=completion.text,
+            scores=scores,
+            latency_s=completion.latency_s,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=cost_usd,
+            retrieval=rendered.extras,
+        )
 
 
 def log_traces(
