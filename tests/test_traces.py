@@ -50,7 +50,9 @@ def test_each_example_is_one_trace_with_spans_scores_and_reference(
     ]
     with tracked_run(config(tmp_path), "rag", {"task": "t"}) as run:
         ids = run.log_traces("rag", "test", "tiny-model", examples)
-    assert len(ids) == 2
+    assert len(ids) == 2 and run.trace_ids == []  # written and linked as the run ended
+    [found] = find_runs(config(tmp_path))
+    assert found["metrics"]["trace_flush_s"] >= 0
     experiment = mlflow.get_experiment_by_name("exp")
     assert experiment is not None
     traces = mlflow.search_traces(

@@ -79,27 +79,31 @@ class ExampleTrace:
 def log_traces(
     run_id: str, name: str, split: str, model: str, examples: Sequence[ExampleTrace]
 ) -> list[str]:
-    """One trace per example, its scores attached, linked to the run; returns the trace ids.
+    """One trace per example, its scores attached; returns the trace ids.
 
-    Each trace is written once, with its assessments, when its root span ends (MLflow queues
-    the writes); the traces are linked to the run in batches after the queue is flushed.
+    Each trace is written once, with its assessments, when its root span ends: MLflow queues the
+    write and a background thread makes it, while the study goes on. :func:`link_traces` waits
+    for the writes and links the traces to the run.
     """
+    secrets = env_secrets()
+    ids = [_log_one(run_id, name, split, model, e, secrets) for e in examples]
+    return [i for i in ids if i]
+
+
+def link_traces(run_id: str, ids: Sequence[str]) -> None:
+    """Wait for the queued trace writes, then link the traces to the run (100 per call)."""
     import mlflow
     from mlflow import MlflowClient
 
-    secrets = env_secrets()
-    ids = [_log_one(run_id, name, split, model, e, secrets) for e in examples]
-    ids = [i for i in ids if i]
     mlflow.flush_trace_async_logging()
     client = MlflowClient()
     try:
         for start in range(0, len(ids), LINK_BATCH):
-            client.link_traces_to_run(ids[start : start + LINK_BATCH], run_id=run_id)
+            client.link_traces_to_run(list(ids[start : start + LINK_BATCH]), run_id=run_id)
     except mlflow.exceptions.MlflowException as exc:
         # a store without links (a file store) still finds them by their source run
         reason = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        print(f"{name}: {split} traces not linked to the run: {reason}", file=sys.stderr)
-    return ids
+        print(f"traces not linked to run {run_id}: {reason}", file=sys.stderr)
 
 
 def _log_one(

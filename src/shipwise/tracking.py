@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 MAX_PARAM_CHARS = 6000
 OWNER_PID, OWNER_HOST = "shipwise.pid", "shipwise.host"  # who runs it: dangling-run cleanup
+TRACE_FLUSH_S = "trace_flush_s"  # waiting at the run's end for its traces to be written
 _METRIC_UNSAFE = re.compile(r"[^\w\-. :/]")
 
 
@@ -83,6 +84,7 @@ class TrackedRun:
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
+        self.trace_ids: list[str] = []  # written in the background; linked when the run ends
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         import mlflow
@@ -121,10 +123,25 @@ class TrackedRun:
     def log_traces(
         self, name: str, split: str, model: str, examples: Sequence[ExampleTrace]
     ) -> list[str]:
-        """One trace per scored example, its scores as feedback, linked to this run."""
+        """One trace per scored example, its scores as feedback; linked when the run ends."""
         from shipwise.traces import log_traces
 
-        return log_traces(self.run_id, name, split, model, examples)
+        ids = log_traces(self.run_id, name, split, model, examples)
+        self.trace_ids.extend(ids)
+        return ids
+
+    def link_traces(self) -> None:
+        """Wait for the run's trace writes and link the traces to it (logs ``trace_flush_s``)."""
+        import time
+
+        from shipwise.traces import link_traces
+
+        if not self.trace_ids:
+            return
+        started = time.perf_counter()
+        link_traces(self.run_id, self.trace_ids)
+        self.log_metrics({TRACE_FLUSH_S: time.perf_counter() - started})
+        self.trace_ids = []
 
     def log_dataset(
         self,
@@ -303,6 +320,7 @@ def tracked_run(
         run.set_tags({**tags, OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()})
         try:
             yield run
+            run.link_traces()
         except KeyboardInterrupt:
             mlflow.set_tag("error", "interrupted")
             mlflow.end_run(status="KILLED")
