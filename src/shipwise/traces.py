@@ -18,7 +18,7 @@ import math
 import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,8 +110,8 @@ def _log_one(
     run_id: str, name: str, split: str, model: str, example: ExampleTrace, secrets: list[str]
 ) -> str:
     import mlflow
-    from mlflow.entities import AssessmentSource, SpanType
-    from mlflow.tracing.constant import AssessmentMetadataKey, SpanAttributeKey
+    from mlflow.entities import SpanType
+    from mlflow.tracing.constant import SpanAttributeKey
     from mlflow.tracing.provider import safe_set_span_in_context
 
     def clean(value: Any) -> Any:
@@ -162,32 +162,50 @@ def _log_one(
         outputs={"choices": [{"message": {"role": "assistant", "content": answer}}]},
         end_time_ns=generate_start + generation_ns,
     )
-    # While the root is the active span, assessments join the trace in memory and are written
-    # with it (one write per example, not one per score).
-    meta = {AssessmentMetadataKey.SOURCE_RUN_ID: run_id}
-    scorer = AssessmentSource(source_type="CODE", source_id=EVALUATOR)
     with safe_set_span_in_context(root):
-        mlflow.update_current_trace(client_request_id=clean(example.example_id)[:250])
-        for metric, value in example.scores.items():
-            if value is not None and math.isfinite(float(value)):
-                mlflow.log_feedback(
-                    trace_id=root.trace_id,
-                    name=metric,
-                    value=float(value),
-                    source=scorer,
-                    metadata=meta,
-                    span_id=root.span_id,
-                )
-        mlflow.log_expectation(
-            trace_id=root.trace_id,
-            name=EXPECTED,
-            value=clean(example.reference),
-            source=AssessmentSource(source_type="HUMAN", source_id=f"{split} split"),
-            metadata=meta,
-            span_id=root.span_id,
-        )
+        _assess(root.trace_id, root.span_id, run_id, split, example, clean)
     root.end(outputs=answer, end_time_ns=generate_start + generation_ns)
     return str(root.trace_id)
+
+
+def _assess(
+    trace_id: str,
+    span_id: str,
+    run_id: str,
+    split: str,
+    example: ExampleTrace,
+    clean: Callable[[Any], Any],
+) -> None:
+    """The example's scores as feedback and its reference as the expectation.
+
+    Called while the trace's root is the active span, so the assessments join the trace in
+    memory and are written with it (one write per example, not one per score).
+    """
+    import mlflow
+    from mlflow.entities import AssessmentSource
+    from mlflow.tracing.constant import AssessmentMetadataKey
+
+    meta = {AssessmentMetadataKey.SOURCE_RUN_ID: run_id}
+    scorer = AssessmentSource(source_type="CODE", source_id=EVALUATOR)
+    mlflow.update_current_trace(client_request_id=clean(example.example_id)[:250])
+    for metric, value in example.scores.items():
+        if value is not None and math.isfinite(float(value)):
+            mlflow.log_feedback(
+                trace_id=trace_id,
+                name=metric,
+                value=float(value),
+                source=scorer,
+                metadata=meta,
+                span_id=span_id,
+            )
+    mlflow.log_expectation(
+        trace_id=trace_id,
+        name=EXPECTED,
+        value=clean(example.reference),
+        source=AssessmentSource(source_type="HUMAN", source_id=f"{split} split"),
+        metadata=meta,
+        span_id=span_id,
+    )
 
 
 def _documents(extras: Mapping[str, Any]) -> list[dict[str, Any]]:
