@@ -23,6 +23,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from shipwise.testing.mlflow_server import mlflow_server
 
@@ -82,14 +83,15 @@ def study_pages(store: str, task: str) -> list[Page]:
         newest.setdefault(run.info.run_name, run.info.run_id)
     names = tuple(newest)
     first, second = [*newest.values(), ""][:2]
-    traces = mlflow.search_traces(locations=[eid], run_id=first, return_type="list", max_results=5)
-    if not traces:
-        raise SystemExit(f"run {first} has no traces: re-run the study with this shipwise")
-    trace = traces[0]
-    example = trace.info.client_request_id or ""
-    spans = tuple(sorted(s.name for s in trace.data.spans if s.parent_id))  # under the root
-    root = next(s for s in trace.data.spans if not s.parent_id)
+    # the newest trace heads the traces list and the rows; a test example's trace has every span
+    [top] = _traces(eid, first, "", 1) or [None]
+    [trace] = _traces(eid, first, "tag.`shipwise.split` = 'test'", 1) or [None]
+    if top is None or trace is None:
+        raise SystemExit(f"run {first} has no test traces: re-run the study with this shipwise")
+    example = top.info.client_request_id or ""
+    root = next(s for s in top.data.spans if not s.parent_id)
     question = str((root.inputs or {}).get("question", ""))[:40]  # a row's text, both arms
+    spans = tuple(sorted(s.name for s in trace.data.spans if s.parent_id))  # under the root
     compare = f"selectedRunUuid={first}" + (f"&compareToRunUuid={second}" if second else "")
     return [
         Page("runs", f"/experiments/{eid}/runs", names),
@@ -105,6 +107,16 @@ def study_pages(store: str, task: str) -> list[Page]:
             spans,
         ),
     ]
+
+
+def _traces(experiment: str, run: str, where: str, most: int) -> list[Any]:
+    import mlflow
+
+    found = mlflow.search_traces(
+        locations=[experiment], run_id=run, filter_string=where or None, max_results=most,
+        order_by=["timestamp_ms DESC"], return_type="list",
+    )  # fmt: skip
+    return list(found)
 
 
 def check(root: Path, task: str, out: Path) -> list[Seen]:

@@ -1,4 +1,5 @@
-"""Everything MLflow: the only module that imports it.
+"""Everything MLflow: with ``shipwise.traces`` (an arm's examples as traces, its splits as
+dataset inputs), the only module that imports it.
 
 One experiment per task, one run per (task, strategy, parameters). Params are the flattened
 resolved config with secrets removed; a run that raises ends FAILED with the error as a tag,
