@@ -18,6 +18,7 @@ from shipwise.retrieval.embedders import HashingEmbedder
 from shipwise.runner import RunSpec, run
 from shipwise.strategies.arm import Arm
 from shipwise.strategies.parts import Demos
+from shipwise.study import ARMS_TAG
 from shipwise.tasks.example import Messages
 from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
 from shipwise.tracking import TrackingConfig, find_runs
@@ -101,6 +102,12 @@ def test_decide_writes_the_report_and_a_tagged_mlflow_run(
     }
     decided = [r for r in find_runs(study["tracking"]) if r["tags"].get(DECISION_TAG) == "true"]
     assert len(decided) == 1 and decided[0]["status"] == "FINISHED"
+    # its description is the verdict and a link to each arm's run; its tag lists their ids
+    arms = {r["name"]: r["run_id"] for r in latest_arm_runs(study["tracking"])}
+    assert sorted(decided[0]["tags"][ARMS_TAG].split(",")) == sorted(arms.values())
+    note = decided[0]["tags"]["mlflow.note.content"]
+    assert note.startswith("Ship good") and "(shipped)" in note
+    assert f"[weak](#/experiments/{decided[0]['experiment_id']}/runs/{arms['weak']})" in note
     # a decision run is never mistaken for an arm
     assert sorted(r["name"] for r in latest_arm_runs(study["tracking"])) == ["good", "weak"]
 

@@ -22,9 +22,18 @@ from shipwise.evaluation.retrieval import retrieval_scores, summarize_retrieval
 from shipwise.models.base import Completion, GenerationSettings, Generator
 from shipwise.progress import counting
 from shipwise.retrieval.embedders import Embedder
-from shipwise.strategies.base import PlainPredictor, Predictor, Rendered, SetupContext, Strategy
+from shipwise.strategies.base import (
+    ArmInfo,
+    PlainPredictor,
+    Predictor,
+    Rendered,
+    SetupContext,
+    Strategy,
+)
+from shipwise.strategies.parts import PASSAGES
 from shipwise.tasks.example import Example, split_fingerprint
 from shipwise.tasks.task import OutputSpec, Task
+from shipwise.traces import ExampleTrace
 from shipwise.tracking import TrackedRun, TrackingConfig, git_commit, tracked_run
 
 CHUNK = 32  # prompts generated between cache writes: a failure loses at most one chunk
@@ -139,6 +148,7 @@ def run(spec: RunSpec) -> RunResult:
         # Costed at a build from nothing where the setup reused a cache: a refresh pays that.
         build_s = setup_s if setup.build_s is None else max(setup_s, setup.build_s)
         setup_usd = setup.cost_usd + build_s * generator.info.price.usd_per_hour / 3600
+        _log_training_inputs(task, arm, tracked)
         tracked.log_params({f"setup.{k}": v for k, v in setup.params.items()})
         tracked.log_metrics(
             {
@@ -247,6 +257,7 @@ def _evaluate_split(
     tracked.log_metrics({f"{prefix}{k}": v for k, v in retrieval.items()})
     fingerprint = split_fingerprint(examples)
     tracked.set_tags({f"{contract.EVAL_FINGERPRINT}{name}": fingerprint})
+    scored = list(zip(examples, rendered, completions, scores, costs, strict=True))
     rows = [
         {
             "id": e.id,
@@ -259,12 +270,48 @@ def _evaluate_split(
             "completion_tokens": c.completion_tokens,
             "cost_usd": cost,
             "retrieved": ", ".join(r.extras.get("retrieved_docs", [])),
-            "extras": json.dumps(dict(r.extras), ensure_ascii=False),
+            "extras": json.dumps(
+                {k: v for k, v in r.extras.items() if k != PASSAGES}, ensure_ascii=False
+            ),
         }
-        for e, r, c, s, cost in zip(examples, rendered, completions, scores, costs, strict=True)
+        for e, r, c, s, cost in scored
     ]
     tracked.log_table(rows, contract.predictions_file(name))
+    if name == split:  # regression_base asks the same split again
+        _log_split(tracked, task, split, split, fingerprint, examples)
+    traced = spec.tracking.traced(split)
+    if traced != 0:
+        started = time.perf_counter()
+        model = predictor.generator.info.name
+        traces = [ExampleTrace.of(*one) for one in scored[:traced]]
+        tracked.log_traces(spec.strategy.name, name, model, traces)
+        tracked.log_metrics({f"{prefix}trace_log_s": time.perf_counter() - started})
     return SplitResult(split, summary, fingerprint, retrieval)
+
+
+def _log_split(
+    tracked: TrackedRun,
+    task: Task,
+    split: str,
+    context: str,
+    fingerprint: str,
+    examples: Sequence[Example],
+) -> None:
+    """A split the run read, as one of its MLflow dataset inputs (``context``: how it was used)."""
+    path = task.root / f"{split}.jsonl"
+    source = str(path) if path.is_file() else f"{task.name}/{split}"
+    rows = [{"id": e.id, "input": e.user_text, "reference": e.reference} for e in examples]
+    tracked.log_dataset(f"{task.name}/{split}", context, fingerprint, rows, source)
+
+
+def _log_training_inputs(task: Task, arm: ArmInfo, tracked: TrackedRun) -> None:
+    """The splits an arm's setup reads: train for demonstrations or learning, val to learn."""
+    reads = [("train", "training")] if arm.demos or arm.learns else []
+    reads += [("val", "validation")] if arm.learns else []
+    prints = task.fingerprints()
+    for split, context in reads:
+        if split in task.splits:
+            _log_split(tracked, task, split, context, prints[split], task.split(split))
 
 
 def _retrieval(examples: Sequence[Example], rendered: Sequence[Rendered]) -> dict[str, float]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipwise.decision_types import Collapse, Constraints, Decision, DecisionConfig, Effort
 from shipwise.errors import ConfigError, ShipwiseError
+
+if TYPE_CHECKING:
+    from shipwise.decision_types import ArmEvidence
+    from shipwise.tracking import TrackedRun
 
 
 def decision_config(plain: Mapping[str, Any]) -> DecisionConfig:
@@ -59,16 +63,52 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
     out_dir = Path(plain["paths"]["cache"]).expanduser().resolve() / "decisions" / stamp
     files = write_decision_report(decision, evidence, out_dir)
-    tags = {DECISION_TAG: "true", "task": task.name, "ship": decision.ship or "none"}
+    tags = {
+        DECISION_TAG: "true",
+        "task": task.name,
+        "ship": decision.ship or "none",
+        ARMS_TAG: ",".join(e.run_id for e in evidence),
+    }
     with tracked_run(tracking, f"decision {stamp}", tags) as tracked:
         tracked.log_params(flatten({"decision": plain["decision"]}))
         tracked.log_params({"arms": ", ".join(e.run_id for e in evidence)})
         tracked.log_metrics(decision_metrics(decision))
-        tracked.set_tags({"mlflow.note.content": decision.verdict})  # the run's description
+        # the run's description: the verdict, then a link to each run it compared
+        experiment = {r["run_id"]: str(r.get("experiment_id", "0")) for r in runs}
+        tracked.set_tags({"mlflow.note.content": description(decision, evidence, experiment)})
         tracked.log_artifacts(out_dir)
+        _log_test_split(tracked, task.name, evidence)
     print_table(decision_table(decision))
     print(f"report: {files['markdown']}")
     return out_dir
+
+
+ARMS_TAG = "shipwise.arms"  # the run ids the decision compared, comma-separated
+
+
+def description(
+    decision: Decision, evidence: Sequence[ArmEvidence], experiments: Mapping[str, str]
+) -> str:
+    """The decision run's description (Markdown): the verdict, the report, the arms' runs."""
+    lines = [decision.verdict, "", "Report: `decision.md` and `figures/` under Artifacts.", ""]
+    lines += ["Arms compared:"]
+    for arm in evidence:
+        link = f"#/experiments/{experiments.get(arm.run_id, '0')}/runs/{arm.run_id}"
+        shipped = " (shipped)" if arm.name == decision.ship else ""
+        lines.append(f"- [{arm.name}]({link}){shipped}: run `{arm.run_id}`")
+    return "\n".join(lines)
+
+
+def _log_test_split(tracked: TrackedRun, task: str, evidence: Sequence[ArmEvidence]) -> None:
+    """The test split the arms were compared on, as the decision run's input."""
+    if not evidence:
+        return
+    first = evidence[0]
+    rows = [
+        {"id": i, "input": first.inputs.get(i, ""), "reference": first.references.get(i, "")}
+        for i in first.scores
+    ]
+    tracked.log_dataset(f"{task}/test", "test", first.test_fingerprint, rows, f"{task}/test")
 
 
 def decision_metrics(decision: Decision) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Everything MLflow: the only module that imports it.
+"""Everything MLflow: with ``shipwise.traces`` (an arm's examples as traces, its splits as
+dataset inputs), the only module that imports it.
 
 One experiment per task, one run per (task, strategy, parameters). Params are the flattened
 resolved config with secrets removed; a run that raises ends FAILED with the error as a tag,
@@ -19,21 +20,34 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipwise.errors import ShipwiseError
 from shipwise.scrub import env_secrets, redact, scrub, scrub_value, scrubbed_copy
 
+if TYPE_CHECKING:
+    from shipwise.traces import ExampleTrace
+
 MAX_PARAM_CHARS = 6000
 OWNER_PID, OWNER_HOST = "shipwise.pid", "shipwise.host"  # who runs it: dangling-run cleanup
+TRACE_FLUSH_S = "trace_flush_s"  # waiting at the run's end for its traces to be written
 _METRIC_UNSAFE = re.compile(r"[^\w\-. :/]")
 
 
 @dataclass(frozen=True)
 class TrackingConfig:
+    """Where runs go, and which scored splits become per-example traces (at most
+    ``trace_limit`` examples each; null = all, 0 = none)."""
+
     uri: str
     experiment: str
     artifact_location: str | None = None
+    trace_splits: Sequence[str] = ("test", "redteam", "regression")
+    trace_limit: int | None = None
+
+    def traced(self, split: str) -> int | None:
+        """How many of ``split``'s examples to trace: 0 for none, None for all."""
+        return self.trace_limit if split in self.trace_splits else 0
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -71,6 +85,7 @@ class TrackedRun:
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
+        self.trace_ids: list[str] = []  # written in the background; linked when the run ends
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         import mlflow
@@ -105,6 +120,42 @@ class TrackedRun:
         import mlflow
 
         mlflow.log_dict(scrub_value(dict(data)), artifact_file)
+
+    def log_traces(
+        self, name: str, split: str, model: str, examples: Sequence[ExampleTrace]
+    ) -> list[str]:
+        """One trace per scored example, its scores as feedback; linked when the run ends."""
+        from shipwise.traces import log_traces
+
+        ids = log_traces(self.run_id, name, split, model, examples)
+        self.trace_ids.extend(ids)
+        return ids
+
+    def link_traces(self) -> None:
+        """Wait for the run's trace writes and link the traces to it (logs ``trace_flush_s``)."""
+        import time
+
+        from shipwise.traces import link_traces
+
+        if not self.trace_ids:
+            return
+        started = time.perf_counter()
+        link_traces(self.run_id, self.trace_ids)
+        self.log_metrics({TRACE_FLUSH_S: time.perf_counter() - started})
+        self.trace_ids = []
+
+    def log_dataset(
+        self,
+        name: str,
+        context: str,
+        fingerprint: str,
+        rows: Sequence[Mapping[str, Any]],
+        source: str,
+    ) -> None:
+        """A split this run read, as an MLflow dataset input whose digest is ``fingerprint``."""
+        from shipwise.traces import log_dataset
+
+        log_dataset(name, context, fingerprint, rows, source)
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         import mlflow
@@ -270,6 +321,7 @@ def tracked_run(
         run.set_tags({**tags, OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()})
         try:
             yield run
+            run.link_traces()
         except KeyboardInterrupt:
             mlflow.set_tag("error", "interrupted")
             mlflow.end_run(status="KILLED")
@@ -321,6 +373,7 @@ def find_runs(config: TrackingConfig, filter_string: str = "") -> list[dict[str,
     return [
         {
             "run_id": r.info.run_id,
+            "experiment_id": r.info.experiment_id,
             "name": r.info.run_name,
             "status": r.info.status,
             "params": dict(r.data.params),

@@ -65,6 +65,7 @@ class Demos:
 
 DEFAULT_CONTEXT = "Passages from our documents:\n{passages}"
 DEFAULT_PASSAGE = "[{doc_id}] {text}"
+PASSAGES = "passages"  # extras key: the text of the chunks put in the prompt
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,8 @@ class Renderer:
                     "retrieved_chunks": [h.chunk_id for h in top],
                     "retrieval_scores": [round(h.score, 4) for h in top],
                     "retrieval_s": seconds,
+                    # what the prompt carries, for the example's trace (not the table)
+                    PASSAGES: [{"doc_id": h.doc_id, "text": h.text} for h in top],
                 }
             if self.demos is not None:
                 extras["demo_ids"] = [d.id for d in demos]
