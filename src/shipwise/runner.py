@@ -24,7 +24,7 @@ from shipwise.progress import counting
 from shipwise.retrieval.embedders import Embedder
 from shipwise.strategies.base import PlainPredictor, Predictor, Rendered, SetupContext, Strategy
 from shipwise.tasks.example import Example, split_fingerprint
-from shipwise.tasks.task import OutputSpec, Task
+from shipwise.tasks.task import OutputSpec, Task, split_sources
 from shipwise.tracking import TrackedRun, TrackingConfig, git_commit, tracked_run
 
 CHUNK = 32  # prompts generated between cache writes: a failure loses at most one chunk
@@ -111,6 +111,8 @@ def run(spec: RunSpec) -> RunResult:
         "model_source": generator.info.source,
         "git_commit": git_commit(),
         **{f"{contract.FINGERPRINT}{name}": value for name, value in fingerprints.items()},
+        # a task without its own redteam/regression file is scored on stand-ins: say which
+        **{f"split_source.{name}": where for name, where in split_sources(task.root).items()},
     }
     cache = JsonCache(spec.root / "cache" / "predictions")
     cache.sweep()

@@ -64,7 +64,9 @@ def load(summary: TableImport) -> Task:
 
 def run(source: Path, tmp_path: Path, **kwargs: Any) -> TableImport:
     options = {"conf_dir": tmp_path / "conf"}
-    options.update({k: kwargs.pop(k) for k in list(kwargs) if k in ("test_file", "val_file")})
+    options.update(
+        {k: kwargs.pop(k) for k in list(kwargs) if k in ("test_file", "val_file", "force")}
+    )
     inputs, outputs = kwargs.pop("inputs", ["text"]), kwargs.pop("outputs", ["label"])
     name = kwargs.pop("name", "tiny")
     settings = TableSettings(inputs, outputs, **kwargs)
