@@ -121,7 +121,7 @@ def test_table_import_is_byte_identical_for_a_seed(
     out = capsys.readouterr().out
     assert "Imported task 'rows' (label, 3 labels)" in out
     assert "rows         train 30, val 6, test 12" in out
-    assert out.rstrip().endswith("task=rows strategy=prompt limit=20")
+    assert "task=rows strategy=prompt limit=20\n" in out
     first = snapshot(tmp_path)
     assert sorted(first) == ["README.md", "rows.yaml", "test.jsonl", "train.jsonl", "val.jsonl"]
     assert "--sample train=30" in first["README.md"].decode()  # the exact command

@@ -19,7 +19,7 @@ from tests.tasks.test_importers_tabular import labelled_csv
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder where an import has run, as the current directory."""
     monkeypatch.chdir(tmp_path)
-    source = labelled_csv(tmp_path / "rows.csv")
+    source = labelled_csv(tmp_path / "rows.csv", {"billing": 80, "delivery": 40, "refund": 20})
     args = ["import", "table", str(source), "--name", "mine", "--input-col", "text"]
     assert data_main([*args, "--output-col", "label"]) == 0
     return tmp_path

@@ -89,7 +89,7 @@ def test_without_an_id_column_each_distinct_text_is_one_document(tmp_path: Path)
 
 def slots_csv(path: Path) -> Path:
     rows = []
-    for i in range(40):
+    for i in range(60):  # one town a row: more values than a field lists
         slots: dict[str, Any] = {"from": ["Boston", "Denver"][i % 2], "to": f"Town {i}"}
         if i % 3:
             slots["date"] = ["May 1", "June 2"][i % 2]

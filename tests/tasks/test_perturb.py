@@ -4,7 +4,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shipwise.tasks.example import Example, Message
-from shipwise.tasks.perturb import MAX_EXAMPLES, PERTURBATIONS, perturb, redteam_split
+from shipwise.tasks.perturb import (
+    INJECTIONS,
+    MAX_EXAMPLES,
+    PERTURBATIONS,
+    perturb,
+    redteam_split,
+)
 from shipwise.tasks.task import GENERAL_REGRESSION, TaskSpec, load_task, split_sources
 from tests.conftest import qa, write_jsonl
 
@@ -28,7 +34,7 @@ def test_perturbations_are_deterministic_and_typos_spare_the_reference_words() -
     assert first == again
     assert all("Boston" in e.user_text for e in first)  # the value an extraction copies
     injected = perturb(example(0), "injection").user_text
-    assert injected.startswith(example(0).user_text) and "instructions" in injected
+    assert injected.startswith(example(0).user_text) and injected.endswith(INJECTIONS)
     assert len(perturb(example(0), "long").user_text) > 4 * len(example(0).user_text)
 
 
@@ -44,9 +50,9 @@ def test_a_task_without_its_own_gets_a_generated_redteam_and_the_general_regress
     folder = make_task()
     spec = TaskSpec("fruit", str(folder), "", "exact_match")
     task = load_task(spec)
-    assert [e.metadata["perturbed_from"] for e in task.split("redteam")] == [
+    assert sorted(e.metadata["perturbed_from"] for e in task.split("redteam")) == sorted(
         e.id for e in task.split("test")
-    ]
+    )
     assert len(task.split("regression")) == sum(1 for _ in GENERAL_REGRESSION.open())
     assert "generated" in split_sources(folder)["redteam"]
     write_jsonl(folder / "redteam.jsonl", [qa("own-1", "a ripe banana", "yellow")])

@@ -48,7 +48,7 @@ _WORD = re.compile(r"[A-Za-z]{4,}")
 
 def redteam_split(test: Sequence[Example]) -> list[Example]:
     """Perturbed copies of (at most ``MAX_EXAMPLES``) test examples, ids ``<id>~<kind>``."""
-    chosen = list(test)
+    chosen = sorted(test, key=lambda e: e.id)  # the file's order does not change the choice
     if len(chosen) > MAX_EXAMPLES:
         chosen = random.Random(SEED).sample(chosen, MAX_EXAMPLES)
         chosen.sort(key=lambda e: e.id)

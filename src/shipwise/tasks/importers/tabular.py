@@ -151,6 +151,7 @@ class _Row:
     doc: tuple[str, Any] | None = None  # (document text, id cell) from --docs-col/--doc-id-col
     keep: Mapping[str, Any] = field(default_factory=dict)  # --keep-col cells
     doc_id: str | None = None  # its document's id in docs/ (metadata.source_doc)
+    where: str = ""  # path:line, for errors
 
 
 def parse_sample(text: str) -> dict[str, int]:
@@ -359,7 +360,7 @@ def _row(
         doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
     keep = {c: raw(c) for c in settings.keep_cols}
     outputs = tuple(output(c) for c in settings.output_cols)
-    return _Row(text, outputs, prefix, path.name, line, split, doc, keep)
+    return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where)
 
 
 def _documents(
@@ -406,7 +407,7 @@ def _output_spec(
             what = "empty cell" if row.output[0] is None else "JSON object"
             raise DataError(
                 f"{what} in column {columns[0]!r}, which holds a {kind} answer",
-                where=f"{row.file}:{row.line}",
+                where=row.where,
                 fix="fill it in or remove the row"
                 if row.output[0] is None
                 else "use --output-kind json (or drop --output-kind) for a column of JSON objects",
@@ -431,7 +432,7 @@ def _object_fields(rows: Sequence[_Row], column: str) -> list[str]:
         if value is not None and not isinstance(value, dict):
             raise DataError(
                 f"column {column!r} holds JSON objects in other rows, and {str(value)[:40]!r} here",
-                where=f"{row.file}:{row.line}",
+                where=row.where,
                 fix="write every cell as a JSON object ({} or an empty cell: every field null)",
             )
         fields.update(dict.fromkeys(value or {}))
