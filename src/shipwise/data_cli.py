@@ -376,7 +376,8 @@ def _import_table(args: argparse.Namespace) -> int:
         lines.append(f"  documents    {summary.documents:,} in docs/documents.jsonl")
     if any(summary.dropped.values()):
         dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items() if n)
-        lines.append(f"  dropped      {dropped} (leaked into a later split, or two answers)")
+        why = "leaked into a later split, two answers, or a repeated test row"
+        lines.append(f"  dropped      {dropped} ({why})")
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0

@@ -21,6 +21,13 @@ METRICS = {"label": "macro_f1", "json": "slot_f1", "text": "token_f1"}
 NULL = "(null)"  # how an absent value is counted in the datasheet
 
 
+def _listed(values: Sequence[str]) -> str:
+    """Values joined by commas; quoted when one holds a comma itself ("Portland, OR")."""
+    if any("," in v for v in values):
+        return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
+    return ", ".join(values)
+
+
 def _given(columns: Sequence[str]) -> str:
     if len(columns) == 1:
         return f"the {columns[0]}"
@@ -36,7 +43,7 @@ def default_system_prompt(output: OutputSpec, settings: TableSettings) -> str:
         labels = list(output.labels or [])
         return (
             f"{given} Reply with only the {target}: one of these {len(labels)} labels, exactly"
-            f" as written, one of: {', '.join(labels)}."
+            f" as written, one of: {_listed(labels)}."
         )
     if output.kind == "json":
         fields = output.fields or {}
@@ -44,7 +51,7 @@ def default_system_prompt(output: OutputSpec, settings: TableSettings) -> str:
         lines = [f"{given} Reply with only a JSON object with these fields: {shape}."]
         for name, allowed in fields.items():
             if allowed is not None:
-                lines.append(f"- {name}: one of {', '.join(allowed)}")
+                lines.append(f"- {name}: one of {_listed(allowed)}")
             else:
                 lines.append(f"- {name}: its value, in the words of the input")
         lines.append("Write null for a field the input does not give. No other text.")

@@ -225,6 +225,7 @@ def import_table(
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
+    output = _closed_fields(output, splits, answer)
 
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
@@ -399,9 +400,8 @@ def _output_spec(
         )
     if kind == "json":
         fields = _object_fields(rows, columns[0]) if objects else list(columns)
-        answers = [_json_answer(r, fields, objects) for r in rows]
-        allowed = {f: _allowed([a[f] for a in answers]) for f in fields}
-        return OutputSpec("json", fields=allowed), {}
+        # every field free for now: which values to list is read from train (_closed_fields)
+        return OutputSpec("json", fields=dict.fromkeys(fields)), {}
     for row in rows:
         if row.output[0] is None or isinstance(row.output[0], dict):
             what = "empty cell" if row.output[0] is None else "JSON object"
@@ -451,14 +451,29 @@ def _json_answer(row: _Row, fields: Sequence[str], objects: bool) -> dict[str, A
     return {f: None if empty(given.get(f)) else given.get(f) for f in fields}
 
 
-def _allowed(values: Sequence[Any]) -> list[str] | None:
-    """A field's allowed values when they are few and all text; else None (any value)."""
-    present = {v for v in values if v is not None and isinstance(v, str)}
-    if len(present) > MAX_FIELD_VALUES or any(
-        v is not None and not isinstance(v, str) for v in values
-    ):
-        return None
-    return sorted(present) or None
+def _closed_fields(
+    output: OutputSpec,
+    splits: Mapping[str, Sequence[_Row]],
+    answer: Callable[[_Row], dict[str, Any]],
+) -> OutputSpec:
+    """A JSON field's values listed where they form a small closed set: at most
+    ``MAX_FIELD_VALUES`` texts, read from train, with every val and test value among them.
+
+    The list goes into the system prompt, so it is read from train only: a value that only val
+    or test holds would put test answers in every prompt. A field whose later splits hold
+    values train never shows is free text (an extraction span, a name).
+    """
+    if output.kind != "json":
+        return output
+    fields: dict[str, list[str] | None] = {}
+    for name in output.fields or {}:
+        seen = [answer(r)[name] for r in splits["train"]]
+        later = [answer(r)[name] for split in ("val", "test") for r in splits[split]]
+        values = [v for v in [*seen, *later] if v is not None]
+        allowed = sorted({v for v in seen if v is not None})
+        closed = all(isinstance(v, str) for v in values) and set(values) <= set(allowed)
+        fields[name] = allowed if closed and 0 < len(allowed) <= MAX_FIELD_VALUES else None
+    return OutputSpec("json", fields=fields)
 
 
 def label_words(labels: Sequence[str]) -> dict[str, str]:
@@ -609,7 +624,8 @@ def _sample(
 def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> dict[str, int]:
     """Drop what ``shipwise-data validate`` calls an error: val/test rows whose input (up to
     case, spacing and punctuation) is in train (or, for test, in val), and every row of an
-    input that carries two different answers within a split (which one is right is unknown)."""
+    input that carries two different answers within a split (which one is right is unknown),
+    and the repeats of a test row (one item listed twice would count double in every score)."""
     from shipwise.validation.similarity import normalize
 
     keys = {id(row): normalize(row.input) for split in SPLITS for row in splits[split]}
@@ -619,6 +635,9 @@ def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> 
         for row in splits[split]:
             answers.setdefault(keys[id(row)], set()).add(label(row))
         kept = [r for r in splits[split] if len(answers[keys[id(r)]]) == 1]
+        if split == "test":
+            first = {keys[id(r)]: id(r) for r in reversed(kept)}
+            kept = [r for r in kept if first[keys[id(r)]] == id(r)]
         dropped[split] = len(splits[split]) - len(kept)
         splits[split] = kept
     seen = {keys[id(r)] for r in splits["train"]}
