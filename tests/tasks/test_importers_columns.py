@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +157,28 @@ def test_the_label_prompt_names_the_input_and_the_labels_in_plain_words(tmp_path
     assert prompt.startswith("You are given the question.")
     assert "Reply with only the final_decision: one of these 3 labels" in prompt
     assert "maybe, no, yes" in prompt and "Classify" not in prompt
+
+
+def test_closed_values_come_from_train_and_absent_fields_make_the_task_nullable(
+    tmp_path: Path,
+) -> None:
+    from shipwise.models.constrained import allowed_outputs
+
+    rows = [
+        (f"order {i}", ["open", "closed"][i % 2], "" if i % 3 else "urgent", s)
+        for i, s in enumerate(["train"] * 20 + ["test"] * 10)
+    ]
+    rows.append(("order late", "reopened", "", "test"))  # a value train never shows
+    header = ["text", "status", "flag", "split"]
+    source = write_table(tmp_path / "t.csv", header, rows)
+    summary = run(source, tmp_path, outputs=["status", "flag"], split_col="split")
+    spec = yaml.safe_load(summary.task_yaml)["output"]
+    assert spec["fields"] == {"status": None, "flag": ["urgent"]} and spec["nullable"] is True
+    task = load(summary)
+    assert '{"status": null, "flag": null}' not in allowed_outputs(
+        replace(task.spec.output, fields={"status": ["open"], "flag": ["urgent"]}, nullable=False)
+    )
+    outputs = allowed_outputs(
+        replace(task.spec.output, fields={"status": ["open"], "flag": ["urgent"]})
+    )
+    assert '{"status": null, "flag": null}' in outputs and len(outputs) == 4

@@ -27,7 +27,9 @@ class OutputSpec:
     """What the assistant must produce: one label, a JSON object with named fields, or text.
 
     ``labels`` lists the allowed labels; ``fields`` maps each JSON field to its allowed values
-    (``None`` where any value is allowed). A text task may choose free-text ``metrics``
+    (``None`` where any value is allowed); ``nullable``: any field may also be null (absent),
+    as in an extraction task where most inputs give only some fields. A text task may choose
+    free-text ``metrics``
     (similarity, rouge_l, chrf, style, judge), declare ``style`` rules (see
     :mod:`shipwise.evaluation.style`) and give the judge its ``rubric``.
     """
@@ -35,6 +37,7 @@ class OutputSpec:
     kind: str = "text"
     labels: Sequence[str] | None = None
     fields: Mapping[str, Sequence[str] | None] | None = None
+    nullable: bool = False
     metrics: Sequence[str] = ()
     style: Sequence[Any] = ()  # StyleRule, or its mapping from the task YAML
     rubric: str = ""

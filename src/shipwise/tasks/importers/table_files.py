@@ -89,10 +89,12 @@ def task_yaml(
     if output.labels:
         lines += ["  labels:", *(f"    - {_quote(label)}" for label in output.labels)]
     if output.fields:
-        lines.append("  fields:   # null: any value; every field may also be null (absent)")
+        lines.append("  fields:   # null: any value")
         for field_name, allowed in output.fields.items():
             values = "null" if allowed is None else f"[{', '.join(map(_quote, allowed))}]"
             lines.append(f"    {_quote(field_name)}: {values}")
+        if output.nullable:
+            lines.append("  nullable: true   # a field may be null: the input does not give it")
     lines += _system_prompt(prompt)
     return "\n".join(lines) + "\n"
 

@@ -466,14 +466,16 @@ def _closed_fields(
     if output.kind != "json":
         return output
     fields: dict[str, list[str] | None] = {}
+    nullable = False
     for name in output.fields or {}:
         seen = [answer(r)[name] for r in splits["train"]]
         later = [answer(r)[name] for split in ("val", "test") for r in splits[split]]
         values = [v for v in [*seen, *later] if v is not None]
         allowed = sorted({v for v in seen if v is not None})
+        nullable = nullable or None in seen
         closed = all(isinstance(v, str) for v in values) and set(values) <= set(allowed)
         fields[name] = allowed if closed and 0 < len(allowed) <= MAX_FIELD_VALUES else None
-    return OutputSpec("json", fields=fields)
+    return OutputSpec("json", fields=fields, nullable=nullable)
 
 
 def label_words(labels: Sequence[str]) -> dict[str, str]:
