@@ -29,8 +29,9 @@ def test_import_prints_the_summary_and_the_next_command(
     assert "train 6, val 1, test 4" in out and "5 paragraphs" in out
     assert "skipped      1 questions without a gold answer" in out
     # tmp_path/conf is not shipwise's own conf/, so the command has to point at it.
-    assert f"shipwise --config-dir {(tmp_path / 'conf').resolve()} " in out
-    assert out.rstrip().endswith("task=tiny strategy=prompt limit=20")
+    assert f"shipwise --config-dir {(tmp_path / 'conf').resolve()} task=tiny " in out
+    assert f"shipwise-data validate --config-dir {(tmp_path / 'conf').resolve()} tiny" in out
+    assert out.rstrip().endswith("task=tiny")
     spec = yaml.safe_load((tmp_path / "conf" / "task" / "tiny.yaml").read_text())
     assert spec["name"] == "tiny"
     assert spec["data_dir"] == str((tmp_path / "data" / "tiny").resolve())
@@ -42,6 +43,8 @@ def test_defaults_write_under_the_current_directory(
     source = write_squad(tmp_path / "tiny.json")
     monkeypatch.chdir(tmp_path)
     assert main(["import", "squad", "tiny.json", "--name", "tiny"]) == 0
+    # ./conf is searched from here: the next commands need no flag
+    assert "\n  shipwise task=tiny strategy=prompt limit=20" in capsys.readouterr().out
     assert (tmp_path / "data" / "tiny" / "test.jsonl").is_file()
     assert (tmp_path / "conf" / "task" / "tiny.yaml").is_file()
     assert source.is_file()
@@ -118,7 +121,7 @@ def test_table_import_is_byte_identical_for_a_seed(
     out = capsys.readouterr().out
     assert "Imported task 'rows' (label, 3 labels)" in out
     assert "rows         train 30, val 6, test 12" in out
-    assert out.rstrip().endswith("task=rows strategy=prompt limit=20")
+    assert "task=rows strategy=prompt limit=20\n" in out
     first = snapshot(tmp_path)
     assert sorted(first) == ["README.md", "rows.yaml", "test.jsonl", "train.jsonl", "val.jsonl"]
     assert "--sample train=30" in first["README.md"].decode()  # the exact command

@@ -116,7 +116,14 @@ CASES = [
     Case("limit_zero", ("limit=0",), says="limit must be a positive"),
     Case("eval_splits_typo", ("eval_splits=[tset]",), says="'tset', which is not a split"),
     Case("eval_splits_not_a_list", ("eval_splits=test",), says="must be a list"),
-    Case("eval_splits_absent_optional", (*CONF, "eval_splits=[redteam]"), says="nothing to score"),
+    # a task without its own red-team file is scored on one generated from its test inputs
+    Case(
+        "eval_splits_generated_redteam",
+        (*CONF, "eval_splits=[redteam]"),
+        exit=0,
+        says="redteam: generating",
+        behaviour=True,
+    ),
     Case("temperature_negative", ("generation.temperature=-1",), says="generation.temperature"),
     Case("top_p_above_one", ("generation.top_p=2",), says="generation.top_p"),
     Case("stop_not_a_list", ("generation.stop=x",), says="generation.stop"),

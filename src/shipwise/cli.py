@@ -5,6 +5,7 @@ Usage:
     shipwise -m                                # the study: every arm in hydra.sweeper.params
     shipwise task=policy_qa strategy=prompt limit=20
     shipwise -m strategy.demos.k=2,4,8         # a sweep; each combination is one MLflow run
+    shipwise -m arms.backend.train_size=300    # a setting for every arm that has the part
     shipwise model=openai model.model=gpt-4o-mini   # key from $OPENAI_API_KEY
     shipwise --cfg job                         # print the composed config
 
@@ -66,9 +67,11 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _check_command_line(argv: list[str]) -> None:
     """Refuse keys and code-carrying task files; make sure the root folders can be written."""
     from shipwise.paths import writable_folder
-    from shipwise.preflight import check_argv
+    from shipwise.preflight import check_argv, search_dirs
+    from shipwise.project import check_tasks_found
 
     check_argv(argv, config_dir())
+    check_tasks_found(argv, search_dirs(argv, config_dir()))
     if any(a in ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i") for a in argv):
         return  # prints only: nothing will be written
     for arg in argv:
@@ -84,6 +87,7 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
 
     multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     output = Path(HydraConfig.get().runtime.output_dir)
+    _apply_arm_settings(cfg)
     try:
         scrub_files(hydra_files(output))  # a key a config file carried, in .hydra/ copies
         check_before_work(cfg)
@@ -108,6 +112,18 @@ def _job(cfg: DictConfig) -> dict[str, Any]:
         skipped = [(result["run_name"], result["skipped"])] if result.get("skipped") else []
         print_table(results_table([] if skipped else [result], skipped=skipped))
     return result
+
+
+_APPLIED: list[str] = []  # this job's arms.* keys that reached its arm (for its run name)
+
+
+def _apply_arm_settings(cfg: DictConfig) -> None:
+    from omegaconf import open_dict
+
+    from shipwise.arm_settings import apply_arm_settings
+
+    with open_dict(cfg):
+        _APPLIED[:] = apply_arm_settings(cfg)
 
 
 def _report_error(message: str) -> None:
@@ -139,10 +155,12 @@ def _run_name(cfg: DictConfig) -> str:
 
     ignored = ("paths.", "tracking.", "hydra.", "hydra/", "study.")
     # a key given twice (a script's default, then the user's) takes its last value, as in Hydra
+    from shipwise.arm_settings import applies
+
     last = {
         o.split("=", 1)[0]: o
         for o in HydraConfig.get().overrides.task
-        if not o.startswith(ignored) and not o.startswith("strategy=")
+        if not o.startswith(ignored) and not o.startswith("strategy=") and applies(o, _APPLIED)
     }
     return scrub(" ".join([str(cfg.strategy.name), *sorted(last.values())]))
 

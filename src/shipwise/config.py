@@ -113,6 +113,7 @@ def _plain(value: Any) -> Any:
 def _register_parts() -> None:
     from hydra.core.config_store import ConfigStore
 
+    from shipwise.arm_settings import ARMS, arms_node
     from shipwise.decision_types import DecisionConfig
     from shipwise.finetune.adapter import LoraBackend
     from shipwise.finetune.hosted_backend import HostedBackend
@@ -120,6 +121,7 @@ def _register_parts() -> None:
     from shipwise.strategies.parts import Demos, Retrieval
 
     store = ConfigStore.instance()
+    store.store(group=ARMS, name="unset", node=arms_node())
     store.store(group="strategy/demos", name="default", node=config_node(Demos))
     store.store(group="strategy/retrieval", name="default", node=config_node(Retrieval))
     store.store(group="strategy/neighbours", name="default", node=config_node(Neighbours))
@@ -178,4 +180,7 @@ def compose(overrides: Sequence[str], config_dirs: Sequence[Path] = ()) -> dict[
         plain: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(str(exc), where="overrides", fix="check the key names") from None
+    from shipwise.arm_settings import apply_arm_settings
+
+    apply_arm_settings(plain)
     return plain

@@ -4,7 +4,8 @@ Usage:
     shipwise-data validate support_triage              # a task, by name
     shipwise-data validate data/my_task --json         # a task folder; or one .jsonl file
     shipwise-data validate my_task model=openai        # count tokens with another model
-    shipwise-data validate banking77 --config-dir conf # a task an import wrote
+    shipwise-data validate banking77                   # a task an import wrote here (./conf)
+    shipwise-data validate banking77 --config-dir DIR  # ... or into another config folder
     shipwise-data import squad dev-v1.1.json --name squad_dev
     shipwise-data import squad dev-v1.1.json --name squad_dev --questions 1000 --seed 0
     shipwise-data import squad train.json --name squad_small --out data --conf-dir conf --force
@@ -12,6 +13,10 @@ Usage:
         --input-col text --output-col category --sample train=1000,val=200,test=500
     shipwise-data import table tickets.jsonl --name triage --input-col subject --input-col body \
         --output-col category --output-col priority
+    shipwise-data import table squad.csv --name squad_flat --input-col question \
+        --output-col answer --split-col split --docs-col context --doc-id-col title
+    shipwise-data import table trips.jsonl --name buses --input-col turn.text \
+        --output-col slots --keep-col dialogue_id       # a column of JSON objects: a JSON task
 
 An import writes the task folder ``<out>/<name>/`` (train/val/test.jsonl, docs/, README.md)
 and the task YAML ``<conf-dir>/task/<name>.yaml``, then prints the command to try it.
@@ -138,6 +143,7 @@ def _check_target(target: str, overrides: list[str]) -> None:
     from shipwise.config import config_dir
     from shipwise.errors import ConfigError
     from shipwise.preflight import check_argv, search_dirs
+    from shipwise.project import check_task_found
 
     check_argv([target, *overrides], config_dir())
     given = Path(target).expanduser()
@@ -149,15 +155,7 @@ def _check_target(target: str, overrides: list[str]) -> None:
             where=target,
             fix="check the path: a task folder, a .jsonl split file, or a task's name",
         )
-    folders = search_dirs(overrides, config_dir())
-    tasks = sorted({p.stem for folder in folders for p in folder.glob("task/*.yaml")})
-    if target not in tasks:
-        raise ConfigError(
-            f"no task named {target!r}, and no file or folder of that name",
-            where=target,
-            fix=f"use one of the tasks ({', '.join(tasks)}), a task folder or a .jsonl file;"
-            " a task an import wrote needs --config-dir",
-        )
+    check_task_found(target, search_dirs(overrides, config_dir()))
 
 
 def _add_squad(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -213,6 +211,37 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="an output column (repeat for several: a JSON object)",
     )
     table.add_argument(
+        "--split-col",
+        metavar="COL",
+        help="a column naming each row's split (train, val/validation/dev, test); val is drawn"
+        " from train when no row names it",
+    )
+    table.add_argument(
+        "--split-map",
+        metavar="VALUE=SPLIT,...",
+        help="what the --split-col values mean, e.g. heldout=test,unused=skip",
+    )
+    table.add_argument(
+        "--docs-col",
+        metavar="COL",
+        help="a column of documents (abstracts, passages): written once each to docs/ for"
+        " retrieval; each record's metadata.source_doc names its document",
+    )
+    table.add_argument(
+        "--doc-id-col",
+        metavar="COL",
+        help="the column naming each row's document (e.g. a title): rows sharing it share one"
+        " document (its distinct --docs-col texts joined)",
+    )
+    table.add_argument(
+        "--keep-col",
+        action="append",
+        default=[],
+        dest="keep_cols",
+        metavar="COL",
+        help="a column kept in each record's metadata (repeat for several)",
+    )
+    table.add_argument(
         "--output-kind",
         choices=("label", "json", "text"),
         help="override the kind chosen from the data",
@@ -265,6 +294,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _import_squad(args: argparse.Namespace) -> int:
+    _refuse_shadow(args.name, args.conf_dir)
     from shipwise.tasks.importers.squad import import_squad
 
     summary = import_squad(
@@ -294,6 +324,8 @@ def _import_squad(args: argparse.Namespace) -> int:
 
 
 def _import_table(args: argparse.Namespace) -> int:
+    _refuse_shadow(args.name, args.conf_dir)
+    from shipwise.tasks.importers.columns import parse_split_map
     from shipwise.tasks.importers.tabular import TableSettings, import_table, parse_sample
 
     delimiter = args.delimiter
@@ -311,6 +343,11 @@ def _import_table(args: argparse.Namespace) -> int:
         seed=args.seed,
         delimiter=delimiter,
         label_words=args.label_words,
+        split_col=args.split_col,
+        split_map=parse_split_map(args.split_map or ""),
+        docs_col=args.docs_col,
+        doc_id_col=args.doc_id_col,
+        keep_cols=args.keep_cols,
     )
     summary = import_table(
         args.source,
@@ -335,26 +372,46 @@ def _import_table(args: argparse.Namespace) -> int:
         f"  task YAML    {summary.yaml_path}",
         f"  rows         {counts}",
     ]
+    if summary.documents:
+        lines.append(f"  documents    {summary.documents:,} in docs/documents.jsonl")
     if any(summary.dropped.values()):
         dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items() if n)
-        lines.append(f"  dropped      {dropped} (leaked into a later split, or two answers)")
+        why = "leaked into a later split, two answers, or a repeated test row"
+        lines.append(f"  dropped      {dropped} ({why})")
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0
 
 
 def _next_command(name: str, conf_dir: Path) -> str:
-    from shipwise.config import config_dir
+    from shipwise.project import config_dirs
 
-    run = f"task={name} strategy=prompt limit=20"
-    try:
-        default = config_dir().resolve()
-    except ShipwiseError:
-        default = None
-    # shipwise only searches its own conf/ unless told; another folder needs --config-dir.
-    if conf_dir.resolve() == default:
-        return f"shipwise {run}"
-    return f"shipwise --config-dir {conf_dir.resolve()} {run}"
+    # shipwise searches its own conf/ and ./conf; another folder needs --config-dir.
+    found = conf_dir.resolve() in config_dirs()
+    flag = "" if found else f" --config-dir {conf_dir.resolve()}"
+    return "\n  ".join(
+        [
+            f"shipwise-data validate{flag} {name}",
+            f"shipwise{flag} task={name} strategy=prompt limit=20",
+            f"shipwise -m{flag} task={name}",
+        ]
+    )
+
+
+def _refuse_shadow(name: str, conf_dir: Path) -> None:
+    """A task YAML beside shipwise's own task of the same name would never be read."""
+    from shipwise.config import config_dir
+    from shipwise.errors import ConfigError
+    from shipwise.project import shadowed
+
+    ours = shadowed(name)
+    if ours is not None and conf_dir.resolve() != config_dir().resolve():
+        raise ConfigError(
+            f"shipwise ships a task named {name!r} ({ours}); its config is found first, so"
+            f" {conf_dir / 'task' / (name + '.yaml')} would never be read",
+            where="--name",
+            fix="choose another --name",
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ Usage:
     shipwise-decide task=policy_qa decision.calls_per_month=1000000
     shipwise-decide task=support_triage decision.constraints.max_p95_latency_s=5
     shipwise-decide task=policy_qa --runs RUN_ID,RUN_ID
-    shipwise-decide --config-dir conf task=my_task     # your own configs, as with shipwise
+    shipwise-decide task=my_task                       # a task an import wrote here (./conf)
+    shipwise-decide --config-dir DIR task=my_task      # configs in another folder, as shipwise
 
 No model runs: the evidence is each arm's latest finished run (or the given runs), read back
 from MLflow. The report (decision.json, decision.md, figures) goes to
@@ -30,10 +31,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = _option(args, "--runs")
         config_dir = _option(args, "--config-dir", "-cd")
         from shipwise.config import compose
+        from shipwise.config import config_dir as ours
+        from shipwise.preflight import check_argv, search_dirs
+        from shipwise.project import check_tasks_found
         from shipwise.study import run_decision
 
         run_ids = [r for r in runs.split(",") if r] if runs is not None else None
         dirs = [Path(config_dir).expanduser().resolve()] if config_dir else []
+        flags = ["--config-dir", str(dirs[0])] if dirs else []
+        check_argv([*flags, *args], ours())
+        check_tasks_found(args, search_dirs([*flags, *args], ours()))
         run_decision(compose(args, dirs), run_ids)
     except ShipwiseError as exc:
         print(f"shipwise-decide: error: {exc.render()}", file=sys.stderr)

@@ -102,9 +102,10 @@ def _refuse(where: str, what: str, fix: str | None = None) -> None:
 
 
 def search_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
-    """The config folders Hydra will search: ``--config-dir`` (or ``--config-path``),
-    ``hydra.searchpath`` entries that are folders, and ours. ``pkg://`` entries are installed
-    packages, code already, and are not read."""
+    """The config folders Hydra will search: ours, the project's ``conf/`` (see
+    :mod:`shipwise.project`), ``--config-dir`` (or ``--config-path``) and ``hydra.searchpath``
+    entries that are folders. ``pkg://`` entries are installed packages, code already, and are
+    not read."""
     folders: list[Path] = []
     for index, arg in enumerate(argv):
         given = None
@@ -121,7 +122,10 @@ def search_dirs(argv: Sequence[str], config_dir: Path) -> list[Path]:
                     folders.append(Path(entry.removeprefix("file://")).expanduser())
                 elif "://" not in entry:
                     folders.append(Path(entry).expanduser())
-    folders.append(config_dir)
+    from shipwise.project import project_conf
+
+    # Hydra's order: ours, the project's conf/ (the folder a command runs in), then the rest.
+    folders = [config_dir, *filter(None, [project_conf()]), *folders]
     return [f for f in folders if f.is_dir()]
 
 
@@ -198,10 +202,9 @@ def check_composed(plain: Mapping[str, Any]) -> None:
     check_config(plain)
     task = task_spec(plain["task"])
     check_name(task.name, "task.name")
-    folder = resolve_data_dir(task.data_dir, plain["paths"]["data"])
-    present = [s for s in OPTIONAL_SPLITS if (folder / f"{s}.jsonl").is_file()]
-    known = (*REQUIRED_SPLITS, *OPTIONAL_SPLITS)
-    check_splits(plain["eval_splits"], [*REQUIRED_SPLITS, *present], known)
+    resolve_data_dir(task.data_dir, plain["paths"]["data"])
+    known = (*REQUIRED_SPLITS, *OPTIONAL_SPLITS)  # a task without its own gets stand-ins
+    check_splits(plain["eval_splits"], known, known)
     check_store(TrackingConfig(**plain["tracking"]))
     retrieval = (plain.get("strategy") or {}).get("retrieval") or {}
     chroma = retrieval.get("chroma") or {} if isinstance(retrieval, Mapping) else {}

@@ -32,7 +32,7 @@ from shipwise.strategies.base import (
 )
 from shipwise.strategies.parts import PASSAGES
 from shipwise.tasks.example import Example, split_fingerprint
-from shipwise.tasks.task import OutputSpec, Task
+from shipwise.tasks.task import OutputSpec, Task, split_sources
 from shipwise.traces import ExampleTrace
 from shipwise.tracking import TrackedRun, TrackingConfig, git_commit, tracked_run
 
@@ -120,6 +120,8 @@ def run(spec: RunSpec) -> RunResult:
         "model_source": generator.info.source,
         "git_commit": git_commit(),
         **{f"{contract.FINGERPRINT}{name}": value for name, value in fingerprints.items()},
+        # a task without its own redteam/regression file is scored on stand-ins: say which
+        **{f"split_source.{name}": where for name, where in split_sources(task.root).items()},
     }
     cache = JsonCache(spec.root / "cache" / "predictions")
     cache.sweep()

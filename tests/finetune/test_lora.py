@@ -146,3 +146,31 @@ def test_frozen_layers_fall_back_when_the_split_path_differs(
 def test_settings_of_the_wrong_type_name_their_key(key: str, value: Any) -> None:
     with pytest.raises(ConfigError, match=rf"strategy\.backend\.{key}"):
         LoraSettings(**{key: value})
+
+
+def test_a_spent_budget_stops_training_and_keeps_the_best_epoch_so_far(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shipwise.finetune.lora import train_lora
+
+    examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(8)]
+    settings = LoraSettings(epochs=3, batch_size=2, dropout=0.0)
+    # a budget spent at once: every epoch begun takes one step, then it is checked on val
+    report = train_lora(tiny_llama(), examples, examples[:2], settings, pad_id=0, max_minutes=1e-9)
+    assert report.stopped_by_budget and report.steps == 1
+    assert len(report.epochs) == 1 and report.best_epoch == 1
+    assert report.summary()["train/stopped_by_budget"] == 1.0
+    err = capsys.readouterr().err
+    assert "8 examples" in err and "3 epochs" in err  # announced before the first epoch
+    assert "budget (max_train_minutes) ran out in epoch 1 of 3" in err
+
+
+def test_without_a_budget_training_runs_every_epoch_and_estimates_the_time(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shipwise.finetune.lora import train_lora
+
+    examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(8)]
+    report = train_lora(tiny_llama(), examples, [], LoraSettings(epochs=2, batch_size=2), pad_id=0)
+    assert not report.stopped_by_budget and len(report.epochs) == 2 and report.steps == 8
+    assert "min to go" in capsys.readouterr().err

@@ -12,6 +12,7 @@ import yaml
 from shipwise.errors import ConfigError, DataError, ShipwiseError
 from shipwise.tasks.docs import read_documents
 from shipwise.tasks.importers import squad as squad_module
+from shipwise.tasks.importers.common import SPLITS
 from shipwise.tasks.importers.squad import import_squad, slugify
 from shipwise.tasks.task import OutputSpec, TaskSpec, load_task
 from tests.conftest import SHARED_DATASETS
@@ -144,10 +145,10 @@ def test_the_task_loads_and_every_source_doc_exists(source: Path, tmp_path: Path
     assert Path(raw["data_dir"]).is_absolute()
     spec = TaskSpec(**{**raw, "output": OutputSpec(**raw["output"])})
     task = load_task(spec)
-    assert task.name == "tiny" and {k: len(v) for k, v in task.splits.items()} == summary.counts
+    assert task.name == "tiny" and {k: len(task.split(k)) for k in SPLITS} == summary.counts
     doc_ids = {d.id for d in read_documents(Path(raw["data_dir"]) / "docs")}
     assert doc_ids == {d.id for d in task.documents} and len(doc_ids) == 5
-    for examples in task.splits.values():
+    for examples in [task.split(k) for k in (*SPLITS, "redteam")]:
         assert all(e.metadata["source_doc"] in doc_ids for e in examples)
 
 
@@ -328,6 +329,6 @@ def test_imports_the_shared_squad_dev_set(tmp_path: Path) -> None:
         name="squad_dev", data_dir=str(summary.task_dir), system_prompt="", metric="token_f1"
     )
     task = load_task(spec)
-    assert sum(len(v) for v in task.splits.values()) == 1000
-    for examples in task.splits.values():
+    assert sum(len(task.split(k)) for k in SPLITS) == 1000
+    for examples in [task.split(k) for k in (*SPLITS, "redteam")]:
         assert all(e.metadata["source_doc"] in doc_ids for e in examples)

@@ -64,7 +64,9 @@ def load(summary: TableImport) -> Task:
 
 def run(source: Path, tmp_path: Path, **kwargs: Any) -> TableImport:
     options = {"conf_dir": tmp_path / "conf"}
-    options.update({k: kwargs.pop(k) for k in list(kwargs) if k in ("test_file", "val_file")})
+    options.update(
+        {k: kwargs.pop(k) for k in list(kwargs) if k in ("test_file", "val_file", "force")}
+    )
     inputs, outputs = kwargs.pop("inputs", ["text"]), kwargs.pop("outputs", ["label"])
     name = kwargs.pop("name", "tiny")
     settings = TableSettings(inputs, outputs, **kwargs)
@@ -88,7 +90,7 @@ def test_label_task_keeps_class_proportions_in_every_split(tmp_path: Path) -> No
     assert "one of: billing, delivery, refund" in raw["system_prompt"]
     assert "label" in raw["system_prompt"]
     task = load(summary)
-    assert {k: len(v) for k, v in task.splits.items()} == summary.counts
+    assert {k: len(task.split(k)) for k in SPLITS} == summary.counts
     record = read_jsonl(summary.task_dir / "test.jsonl")[0]
     assert set(record) == {"id", "messages", "metadata"}
     [example] = [e for e in task.split("test") if e.id == record["id"]]
@@ -123,7 +125,7 @@ def test_json_task_from_two_output_columns(tmp_path: Path) -> None:
         "kind": "json",
         "fields": {"status": ["closed", "open", "spam"], "ref": None},
     }
-    assert raw["metric"] == "field_accuracy"
+    assert raw["metric"] == "slot_f1"
     assert '{"status": "...", "ref": "..."}' in raw["system_prompt"]
     assert "- status: one of closed, open, spam" in raw["system_prompt"]
     records = {r["id"]: r for s in SPLITS for r in read_jsonl(summary.task_dir / f"{s}.jsonl")}

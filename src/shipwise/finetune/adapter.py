@@ -45,9 +45,21 @@ class LoraBackend(LoraSettings):
 
     train_size: int | None = None  # a seeded subset of the train split (None = all of it)
     val_sample: int = 64
+    # a wall-clock budget: training stops when it is spent and keeps the best epoch so far
+    # (the interrupted epoch is checked on val like any other); None = no budget
+    max_train_minutes: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        budget = self.max_train_minutes
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0
+        ):
+            raise ConfigError(
+                f"max_train_minutes must be a positive number or null, got {budget!r}",
+                where="strategy.backend.max_train_minutes",
+                fix="e.g. strategy.backend.max_train_minutes=20 (arms.backend.* for every arm)",
+            )
         if self.train_size is not None and self.train_size < 1:
             raise ConfigError(
                 "train_size must be positive or null", where="strategy.backend.train_size"
@@ -60,7 +72,8 @@ class LoraBackend(LoraSettings):
 
     def recipe(self) -> LoraSettings:
         """The training settings alone (the config sets ``seed`` to the run's seed)."""
-        fields = {k: v for k, v in asdict(self).items() if k not in ("train_size", "val_sample")}
+        own = ("train_size", "val_sample", "max_train_minutes")
+        fields = {k: v for k, v in asdict(self).items() if k not in own}
         return LoraSettings(**fields)
 
     def tune(self, base: Generator, data: TuningData, context: SetupContext) -> Tuned:
@@ -81,6 +94,8 @@ class LoraBackend(LoraSettings):
             self.val_sample,
             asdict(context.settings),
             data.metric,
+            # a budget can cut training short; without one the key is what it always was
+            *([self.max_train_minutes] if self.max_train_minutes is not None else []),
         )[:24]
         folder = context.root / "adapters" / key
         with exclusive(folder, "training this adapter"):
@@ -135,6 +150,7 @@ class LoraBackend(LoraSettings):
             evaluate=evaluate if self.val_sample else None,
             on_metrics=context.log_metrics,
             checkpoint_dir=partial_folder(folder),
+            max_minutes=self.max_train_minutes,
         )
         summary = report.summary()
         _save_adapter(report, folder, summary, {"train_ids": [r.id for r in data.train]})

@@ -338,6 +338,7 @@ class TrainReport:
     padded_tokens: int = 0
     train_s: float = 0.0  # optimisation steps, and the frozen layers' one pass
     wall_s: float = 0.0  # including val checks
+    stopped_by_budget: bool = False  # max_train_minutes ran out before the last epoch ended
 
     @property
     def tokens_per_s(self) -> float:
@@ -355,6 +356,7 @@ class TrainReport:
             "train/tokens_per_s": self.tokens_per_s,
             "train/seconds": self.train_s,
             "train/wall_s": self.wall_s,
+            "train/stopped_by_budget": float(self.stopped_by_budget),
         }
         if best and best.val_loss is not None:
             values["train/best_val_loss"] = best.val_loss
@@ -373,6 +375,7 @@ def train_lora(
     on_metrics: MetricsCallback | None = None,
     cache_frozen: bool = True,
     checkpoint_dir: Path | None = None,
+    max_minutes: float | None = None,
 ) -> TrainReport:
     """Train a LoRA adapter on ``model`` (modified in place: pass a fresh copy).
 
@@ -381,6 +384,8 @@ def train_lora(
     training state is saved there at the end of every epoch, and a run that finds one of the
     same training resumes after its last epoch (see ``shipwise.finetune.checkpoint``); the
     folder is left in place for the caller to remove once the adapter is saved.
+    ``max_minutes`` stops training once that much wall time is spent (resumed time included):
+    the interrupted epoch is checked on val and the best epoch so far is kept.
     """
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
@@ -449,6 +454,13 @@ def train_lora(
             file=sys.stderr,
             flush=True,
         )
+    _announce_training(train, settings, total, max_minutes)
+    estimate = Estimate(report.steps, total, max_minutes)
+
+    def out_of_time() -> bool:
+        spent = wall_before + time.perf_counter() - started
+        return max_minutes is not None and spent > max_minutes * 60
+
     with counting("fine-tuning (LoRA)", total=total) as advance:
         if report.steps:
             advance(report.steps)
@@ -456,6 +468,9 @@ def train_lora(
             peft_model.train()
             loss_sum, loss_tokens = 0.0, 0
             for indices in length_batches([e.length for e in train], settings.batch_size, rng):
+                if loss_tokens and out_of_time():  # every epoch begun takes one step at least
+                    report.stopped_by_budget = True
+                    break
                 batch = collate([train[i] for i in indices], pad_id, device, indices)
                 step_started = time.perf_counter()
                 loss, n = answer_loss(peft_model, batch, below)
@@ -482,6 +497,7 @@ def train_lora(
                     1,
                     f"epoch {epoch} · loss {value / n:.3f} · {report.tokens_per_s:.0f} tok/s",
                 )
+                estimate.after_step(report.steps, wall_before + time.perf_counter() - started)
             result = _end_of_epoch(
                 peft_model,
                 epoch,
@@ -508,6 +524,15 @@ def train_lora(
                 }
             else:
                 stop = epoch - report.best_epoch >= settings.patience
+            if report.stopped_by_budget or (out_of_time() and epoch < settings.epochs):
+                report.stopped_by_budget = stop = True
+                print(
+                    f"fine-tuning: the {max_minutes:g}-minute budget (max_train_minutes) ran out"
+                    f" in epoch {epoch} of {settings.epochs}; keeping the best epoch so far"
+                    f" (epoch {report.best_epoch})",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if checkpoint_dir is not None:
                 checkpoint.save(
                     checkpoint_dir,
@@ -537,6 +562,52 @@ def train_lora(
     peft_model.eval()
     report.wall_s = wall_before + time.perf_counter() - started
     return report
+
+
+ESTIMATE_AFTER = 3  # steps timed before the remaining time is estimated
+
+
+def _announce_training(
+    train: Sequence[Encoded], settings: LoraSettings, steps: int, max_minutes: float | None
+) -> None:
+    """What training will do, before the first epoch: examples, tokens, steps, budget."""
+    tokens = sum(e.length for e in train)
+    budget = f"; budget {max_minutes:g} min" if max_minutes is not None else ""
+    print(
+        f"fine-tuning: {len(train):,} examples, {tokens:,} tokens an epoch x {settings.epochs}"
+        f" epochs = {tokens * settings.epochs:,} tokens in {steps:,} steps{budget};"
+        f" the time it will take is estimated after {ESTIMATE_AFTER} steps",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+@dataclass
+class Estimate:
+    """The remaining training time, from the measured seconds per step, printed once."""
+
+    first_step: int
+    total: int
+    max_minutes: float | None
+    done: bool = False
+
+    def after_step(self, step: int, spent_s: float) -> None:
+        taken = step - self.first_step
+        if self.done or taken < ESTIMATE_AFTER:
+            return
+        self.done = True
+        per_step = spent_s / step if step else 0.0
+        left = per_step * (self.total - step) / 60
+        note = ""
+        if self.max_minutes is not None and per_step * self.total / 60 > self.max_minutes:
+            reach = int(self.max_minutes * 60 / per_step) if per_step else self.total
+            note = f"; the {self.max_minutes:g}-minute budget stops it after about {reach:,} steps"
+        print(
+            f"fine-tuning: about {left:.1f} min to go ({per_step:.2f} s a step, val checks"
+            f" not included){note}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _targets(model: PreTrainedModel, settings: LoraSettings) -> str | list[str]:

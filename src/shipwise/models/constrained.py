@@ -29,8 +29,7 @@ def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
     if output.kind == "label" and output.labels:
         return tuple(output.labels)
     if output.kind == "json" and output.fields:
-        values = list(output.fields.values())
-        if any(not v for v in values):
+        if any(not v for v in output.fields.values()):
             free = [name for name, v in output.fields.items() if not v]
             raise ConfigError(
                 f"cannot constrain decoding: JSON fields {', '.join(free)} allow any value",
@@ -38,9 +37,10 @@ def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
                 fix="list the allowed values of every field in task.output.fields,"
                 " or set generation.constrain=false",
             )
-        count = 1
-        for v in values:
-            count *= len(v)  # type: ignore[arg-type]  # checked non-empty above
+        # an absent field (null) is an answer too where the task says fields may be absent
+        absent: list[str | None] = [None] if output.nullable else []
+        values = [[*v, *absent] for v in output.fields.values() if v]
+        count = math.prod(len(v) for v in values)
         if count > MAX_OUTPUTS:
             raise ConfigError(
                 f"cannot constrain decoding: the JSON fields allow {count} combinations"
@@ -51,7 +51,7 @@ def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
         names = list(output.fields)
         return tuple(
             json.dumps(dict(zip(names, combo, strict=True)), ensure_ascii=False)
-            for combo in itertools.product(*values)  # type: ignore[arg-type]
+            for combo in itertools.product(*values)
         )
     raise ConfigError(
         f"cannot constrain decoding for a {output.kind} task: it declares no closed set of answers",

@@ -10,6 +10,7 @@ two embedders never share a collection.
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipwise.cache import slug
 from shipwise.errors import ConfigError
+from shipwise.progress import counting
 from shipwise.retrieval.chunking import Chunk, chunk_documents
 from shipwise.retrieval.embedders import Embedder
 from shipwise.retrieval.lexical import BM25Index, reciprocal_rank_fusion
@@ -177,11 +179,25 @@ class ChunkIndex:
         started = time.perf_counter()
         totals = Counter(c.doc_id for c in fresh)
         build_s.update(dict.fromkeys(todo, 0.0))  # re-embedded: their old times no longer count
-        for start in range(0, len(fresh), BATCH):
-            group = fresh[start : start + BATCH]
-            each = self._upsert(group, totals)
-            for chunk in group:
-                build_s[chunk.doc_id] += each
+        if fresh:
+            # A first build over thousands of documents takes minutes: say so, then show the rate.
+            print(
+                f"index {self.name}: embedding {len(fresh):,} chunks of {len(todo):,} documents"
+                f" ({len(current) - len(todo):,} unchanged)",
+                file=sys.stderr,
+                flush=True,
+            )
+        embedded: set[str] = set()
+        with counting(f"index {self.name}", len(fresh)) as advance:
+            for start in range(0, len(fresh), BATCH):
+                group = fresh[start : start + BATCH]
+                each = self._upsert(group, totals)
+                for chunk in group:
+                    build_s[chunk.doc_id] += each
+                    embedded.add(chunk.doc_id)
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                rate = f"{(start + len(group)) / elapsed:.1f} chunks/s"
+                advance(len(group), f"{rate}, {len(embedded) / elapsed:.1f} documents/s")
         embed_s = time.perf_counter() - started
         self._load_lexical()
         self._count = self.collection.count()

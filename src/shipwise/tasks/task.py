@@ -12,11 +12,14 @@ from shipwise.errors import ConfigError, DataError
 from shipwise.tasks.docs import Document, docs_fingerprint, read_documents
 from shipwise.tasks.example import Example, split_fingerprint
 from shipwise.tasks.jsonl import read_chat_jsonl
+from shipwise.tasks.perturb import redteam_split
 from shipwise.tasks.schema import check_labels, check_task_metrics, check_task_values
 
 REQUIRED_SPLITS = ("train", "val", "test")
 OPTIONAL_SPLITS = ("regression", "redteam")
 OUTPUT_KINDS = ("label", "json", "text")
+# General questions asked as written, for a task without its own regression split.
+GENERAL_REGRESSION = Path(__file__).with_name("general_regression.jsonl")
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,9 @@ class OutputSpec:
     """What the assistant must produce: one label, a JSON object with named fields, or text.
 
     ``labels`` lists the allowed labels; ``fields`` maps each JSON field to its allowed values
-    (``None`` where any value is allowed). A text task may choose free-text ``metrics``
+    (``None`` where any value is allowed); ``nullable``: any field may also be null (absent),
+    as in an extraction task where most inputs give only some fields. A text task may choose
+    free-text ``metrics``
     (similarity, rouge_l, chrf, style, judge), declare ``style`` rules (see
     :mod:`shipwise.evaluation.style`) and give the judge its ``rubric``.
     """
@@ -32,6 +37,7 @@ class OutputSpec:
     kind: str = "text"
     labels: Sequence[str] | None = None
     fields: Mapping[str, Sequence[str] | None] | None = None
+    nullable: bool = False
     metrics: Sequence[str] = ()
     style: Sequence[Any] = ()  # StyleRule, or its mapping from the task YAML
     rubric: str = ""
@@ -206,8 +212,25 @@ def load_task(spec: TaskSpec, data_root: str | None = None) -> Task:
         path = root / f"{name}.jsonl"
         if path.exists():
             splits[name] = read_chat_jsonl(path, split=name)
+    # A task that ships none still gets the forgetting and robustness checks.
+    if "regression" not in splits:
+        splits["regression"] = read_chat_jsonl(GENERAL_REGRESSION, split="regression")
+    if "redteam" not in splits:
+        splits["redteam"] = redteam_split(splits["test"])
     _check_ids_disjoint(splits, root)
     return Task(spec=spec, root=root, splits=splits, documents=read_documents(root / "docs"))
+
+
+def split_sources(root: Path) -> dict[str, str]:
+    """Where each optional split of a task folder comes from: its file, or what stands in."""
+    stand_ins = {
+        "regression": "shipwise's general regression split",
+        "redteam": "generated from test (CheckList-style perturbations)",
+    }
+    return {
+        name: str(root / f"{name}.jsonl") if (root / f"{name}.jsonl").is_file() else stand_ins[name]
+        for name in OPTIONAL_SPLITS
+    }
 
 
 def _check_ids_disjoint(splits: Mapping[str, Sequence[Example]], root: Path) -> None:

@@ -211,7 +211,12 @@ class AnswersAnalyzer:
                 return {}
             message = "text around the answer's JSON object: the model will learn to add it"
             self._add("warning", "output_format", message, "keep only the JSON object", record)
-        values = {f: v if isinstance(v, str) else json.dumps(v) for f, v in answer.items()}
+        # null is an absent value, which every field allows (an imported JSON task's empty cell)
+        values = {
+            f: v if isinstance(v, str) else json.dumps(v)
+            for f, v in answer.items()
+            if v is not None
+        }
         errors = [f"lacks field {f!r}" for f in fields if f not in answer]
         for field, allowed in self.allowed.items():
             if field in values and values[field] not in self._sets[field]:

@@ -139,9 +139,10 @@ def resolve_target(target: str, overrides: Sequence[str]) -> tuple[Path, dict[st
 
 def _task_of_folder(folder: Path, plain: Mapping[str, Any]) -> dict[str, Any]:
     """The task config whose data is this folder, if any (for its output spec)."""
-    from shipwise.config import compose, config_dir
+    from shipwise.config import compose
+    from shipwise.project import config_dirs
 
-    for yaml in sorted((config_dir() / "task").glob("*.yaml")):
+    for yaml in sorted(p for folder in config_dirs() for p in (folder / "task").glob("*.yaml")):
         try:
             task = compose([f"task={yaml.stem}"])["task"]
             if resolve_data_dir(task["data_dir"], plain["paths"]["data"]) == folder:

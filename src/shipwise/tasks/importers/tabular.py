@@ -17,11 +17,19 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from shipwise.errors import ConfigError, DataError
+from shipwise.tasks.importers.columns import (
+    as_object,
+    documents,
+    empty,
+    found,
+    lookup,
+    split_of,
+)
 from shipwise.tasks.importers.common import (
     SPLITS,
     check_fractions,
@@ -32,13 +40,12 @@ from shipwise.tasks.importers.common import (
     write_yaml,
 )
 from shipwise.tasks.importers.rows import check_columns, check_merged, read_rows
+from shipwise.tasks.importers.table_files import datasheet, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
 MAX_LABELS = 200  # one output column with more distinct values than this is free text
 MAX_FIELD_VALUES = 50  # a JSON field with more distinct values than this allows any value
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
-# a constant answer cannot score well on macro-F1, as it can on accuracy (skewed labels)
-METRICS = {"label": "macro_f1", "json": "field_accuracy", "text": "token_f1"}
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,34 @@ class TableSettings:
     seed: int = 0
     delimiter: str | None = None  # None: by extension
     label_words: bool = False  # labels written with spaces for underscores (label tasks only)
+    split_col: str | None = None  # a column naming each row's split (train/val/test, or mapped)
+    split_map: Mapping[str, str] = field(default_factory=dict)  # its values -> split or skip
+    docs_col: str | None = None  # a column whose text becomes the task's documents
+    doc_id_col: str | None = None  # the column naming each row's document (e.g. a title)
+    keep_cols: Sequence[str] = ()  # columns kept in each record's metadata
 
     def __post_init__(self) -> None:
         if not self.input_cols or not self.output_cols:
             raise ConfigError("name at least one input and one output column", where="columns")
+        if self.doc_id_col is not None and self.docs_col is None:
+            raise ConfigError(
+                "--doc-id-col names the document of a --docs-col, and there is none",
+                where="--doc-id-col",
+                fix="add --docs-col COL (the column holding the document text)",
+            )
+        if self.split_map and self.split_col is None:
+            raise ConfigError(
+                "--split-map maps the values of a --split-col, and there is none",
+                where="--split-map",
+                fix="add --split-col COL",
+            )
+        for flag, column in (("--docs-col", self.docs_col), ("--split-col", self.split_col)):
+            if column is not None and column in self.output_cols:
+                raise ConfigError(
+                    f"column {column!r} is both an output and {flag}",
+                    where=flag,
+                    fix="name another column",
+                )
         both = sorted(set(self.input_cols) & set(self.output_cols))
         if both:
             raise ConfigError(
@@ -106,15 +137,21 @@ class TableImport:
     dropped: Mapping[str, int]  # rows dropped as leaks or conflicting answers, per split
     sources: Mapping[str, str]  # path -> sha256
     task_yaml: str
+    documents: int = 0  # documents written to docs/ (from --docs-col)
 
 
 @dataclass(frozen=True)
 class _Row:
     input: str
-    output: tuple[str, ...]  # the output cells, in --output-col order
+    output: tuple[Any, ...]  # the output cells, in --output-col order: text, an object, None
     source: str  # the id prefix: the file's stem
     file: str
     line: int
+    split: str | None = None  # from --split-col
+    doc: tuple[str, Any] | None = None  # (document text, id cell) from --docs-col/--doc-id-col
+    keep: Mapping[str, Any] = field(default_factory=dict)  # --keep-col cells
+    doc_id: str | None = None  # its document's id in docs/ (metadata.source_doc)
+    where: str = ""  # path:line, for errors
 
 
 def parse_sample(text: str) -> dict[str, int]:
@@ -164,8 +201,11 @@ def import_table(
     # Ids are `<file stem>-<line>`; two files with one stem get their role in the prefix.
     prefixes = {r: p.stem if stems[p.stem] == 1 else f"{p.stem}-{r}" for r, p in files.items()}
     read = {role: _read(path, settings, prefixes[role]) for role, path in files.items()}
+    docs = _documents(read, settings)
     output, words = _output_spec(settings, [r for rows, _ in read.values() for r in rows])
-    reference = _reference(output, settings.output_cols, words)
+    every = [r for rows, _ in read.values() for r in rows]
+    answer = _answer(output, settings.output_cols, words, _holds_objects(every))
+    reference = _reference(output, answer)
     stratify = output.kind == "label" if settings.stratify is None else settings.stratify
     if stratify and output.kind == "text":
         raise ConfigError(
@@ -176,43 +216,75 @@ def import_table(
     key: Callable[[_Row], str] = reference if stratify else (lambda row: "")
 
     rng = random.Random(settings.seed)
-    splits = _split(read["source"][0], fractions, key, rng)
-    splits.update({role: list(read[role][0]) for role in ("test", "val") if role in read})
+    if settings.split_col is not None:
+        splits = _split_by_column(read["source"][0], fractions, key, rng)
+    else:
+        splits = _split(read["source"][0], fractions, key, rng)
+        splits.update({role: list(read[role][0]) for role in ("test", "val") if role in read})
     dropped = _drop_leaks(splits, reference)
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
+    output = _closed_fields(output, splits, answer)
 
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
     text = task_yaml(name, task_dir, output, settings, source, longest)
-    readme = _readme(name, splits, output, dropped, sources, settings, command, words)
+    answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
+    readme = datasheet(name, answers, output, dropped, sources, settings, command, words, docs)
     with staged_task(task_dir) as staging:
         for split in SPLITS:
             write_lines(staging / f"{split}.jsonl", (_record(r, reference) for r in splits[split]))
+        if docs:
+            (staging / "docs").mkdir()
+            write_lines(staging / "docs" / "documents.jsonl", docs)
         (staging / "README.md").write_text(readme, encoding="utf-8", newline="\n")
     if yaml_path is not None:
         write_yaml(yaml_path, text)
-    return TableImport(task_dir, yaml_path, output, counts, dropped, sources, text)
+    return TableImport(task_dir, yaml_path, output, counts, dropped, sources, text, len(docs))
 
 
 def _fractions(
     settings: TableSettings, test_file: Path | None, val_file: Path | None
 ) -> dict[str, float]:
-    """The shares of SOURCE that go to test and val; a split read from a file takes none."""
+    """The shares of SOURCE that go to test and val; a split read from a file takes none.
+
+    With a split column, rows go where it says; val, when it names none, is drawn from train.
+    """
+    if settings.split_col is not None:
+        given = [
+            flag
+            for flag, value in (
+                ("--test-file", test_file),
+                ("--val-file", val_file),
+                ("--test-fraction", settings.test_fraction),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ConfigError(
+                f"--split-col and {given[0]} both choose the splits",
+                where=given[0],
+                fix=f"drop {given[0]}: the split column says where every row goes",
+            )
+        val = 0.1 if settings.val_fraction is None else settings.val_fraction
+        check_fractions(val, 0.0)
+        return {"val": val}
     shares: dict[str, float] = {}
-    for split, given, file, default in (
+    for split, given_share, file, default in (
         ("test", settings.test_fraction, test_file, 0.2),
         ("val", settings.val_fraction, val_file, 0.1),
     ):
-        if file is not None and given is not None:
+        if file is not None and given_share is not None:
             raise ConfigError(
                 f"--{split}-fraction and --{split}-file both set the {split} split",
                 where=f"--{split}-fraction",
                 fix=f"drop --{split}-fraction: the {split} split is the whole --{split}-file",
             )
-        shares[split] = 0.0 if file is not None else (default if given is None else given)
+        shares[split] = (
+            0.0 if file is not None else (default if given_share is None else given_share)
+        )
     check_fractions(shares["val"], shares["test"])
     return shares
 
@@ -230,34 +302,80 @@ def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row],
             fix="name it .csv, .tsv or .jsonl, or give --delimiter for a delimited file",
         )
     hasher = hashlib.sha256()
-    found = read_rows(path, delimiter, [*settings.input_cols, *settings.output_cols], hasher)
+    found = read_rows(path, delimiter, _columns(settings), hasher)
     if delimiter is not None:
         check_merged(found, settings.output_cols, delimiter, path)
     rows = [_row(row.cells, path, row.line, settings, prefix) for row in found]
+    rows = [row for row in rows if row.split != "skip"]
     if not rows:
         raise DataError("the file has no rows", where=str(path), fix="add rows below the header")
     return rows, hasher.hexdigest()
 
 
+def _columns(settings: TableSettings) -> list[str]:
+    """Every column an import reads."""
+    named = [settings.split_col, settings.docs_col, settings.doc_id_col]
+    return [
+        *settings.input_cols,
+        *settings.output_cols,
+        *(c for c in named if c is not None),
+        *settings.keep_cols,
+    ]
+
+
 def _row(
     record: Mapping[str, Any], path: Path, line: int, settings: TableSettings, prefix: str
 ) -> _Row:
+    where = f"{path}:{line}"
+
+    def raw(column: str) -> Any:
+        value = lookup(record, column)
+        if not found(value):
+            check_columns([column], list(record), where=where)
+        return value
+
     def cell(column: str) -> str:
-        check_columns([column], list(record), where=f"{path}:{line}")
-        value = record[column]
-        text = value if isinstance(value, str) else "" if value is None else json.dumps(value)
-        if not text.strip():
+        value = raw(column)
+        if empty(value):
             raise DataError(
-                f"empty cell in column {column!r}",
-                where=f"{path}:{line}",
-                fix="fill it in or remove the row",
+                f"empty cell in column {column!r}", where=where, fix="fill it in or remove the row"
             )
-        return text.strip()
+        return value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    def output(column: str) -> Any:
+        value = raw(column)
+        if empty(value):
+            return None  # absent: allowed in a JSON answer, refused in a label or text one
+        parsed = as_object(value, where)
+        if parsed is not None:
+            return parsed  # {} too: an answer with every field null
+        return value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
     inputs = [(c, cell(c)) for c in settings.input_cols]
     text = inputs[0][1] if len(inputs) == 1 else "\n".join(f"{c}: {v}" for c, v in inputs)
-    outputs = tuple(cell(c) for c in settings.output_cols)
-    return _Row(text, outputs, prefix, path.name, line)
+    split = None
+    if settings.split_col is not None:
+        split = split_of(raw(settings.split_col), settings.split_map, settings.split_col, where)
+    doc = None
+    if settings.docs_col is not None:
+        doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
+    keep = {c: raw(c) for c in settings.keep_cols}
+    outputs = tuple(output(c) for c in settings.output_cols)
+    return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where)
+
+
+def _documents(
+    read: Mapping[str, tuple[list[_Row], str]], settings: TableSettings
+) -> list[dict[str, Any]]:
+    """docs/ from --docs-col (deduplicated), each row given its document's id, in place."""
+    if settings.docs_col is None:
+        return []
+    every = [row for rows, _ in read.values() for row in rows]
+    records, ids = documents([row.doc or ("", "") for row in every], settings.doc_id_col)
+    by_row = {id(row): doc_id for row, doc_id in zip(every, ids, strict=True)}
+    for rows, _ in read.values():
+        rows[:] = [replace(row, doc_id=by_row[id(row)]) for row in rows]
+    return records
 
 
 # --- output spec and records ---------------------------------------------------------------
@@ -267,27 +385,97 @@ def _output_spec(
     settings: TableSettings, rows: Sequence[_Row]
 ) -> tuple[OutputSpec, dict[str, str]]:
     """The output spec, and each source label's written form (empty without label_words)."""
-    values = [sorted({r.output[i] for r in rows}) for i in range(len(settings.output_cols))]
+    columns = settings.output_cols
+    objects = _holds_objects(rows)
     kind = settings.output_kind
     if kind is None:
-        many = len(settings.output_cols) > 1
-        kind = "json" if many else "label" if len(values[0]) <= MAX_LABELS else "text"
+        many = len(columns) > 1 or objects
+        distinct = {r.output[0] for r in rows if not objects}
+        kind = "json" if many else "label" if len(distinct) <= MAX_LABELS else "text"
     if settings.label_words and kind != "label":
         raise ConfigError(
             f"--label-words rewrites labels, and this is a {kind} task",
             where="--label-words",
             fix="drop --label-words, or use --output-kind label with one output column",
         )
-    if kind == "label":
-        words = label_words(values[0]) if settings.label_words else {}
-        return OutputSpec("label", labels=sorted(words.values()) or values[0]), words
     if kind == "json":
-        fields = {
-            c: (v if len(v) <= MAX_FIELD_VALUES else None)
-            for c, v in zip(settings.output_cols, values, strict=True)
-        }
-        return OutputSpec("json", fields=fields), {}
+        fields = _object_fields(rows, columns[0]) if objects else list(columns)
+        # every field free for now: which values to list is read from train (_closed_fields)
+        return OutputSpec("json", fields=dict.fromkeys(fields)), {}
+    for row in rows:
+        if row.output[0] is None or isinstance(row.output[0], dict):
+            what = "empty cell" if row.output[0] is None else "JSON object"
+            raise DataError(
+                f"{what} in column {columns[0]!r}, which holds a {kind} answer",
+                where=row.where,
+                fix="fill it in or remove the row"
+                if row.output[0] is None
+                else "use --output-kind json (or drop --output-kind) for a column of JSON objects",
+            )
+    values = sorted({str(r.output[0]) for r in rows})
+    if kind == "label":
+        words = label_words(values) if settings.label_words else {}
+        return OutputSpec("label", labels=sorted(words.values()) or values), words
     return OutputSpec("text"), {}
+
+
+def _holds_objects(rows: Sequence[_Row]) -> bool:
+    """One output column whose cells are JSON objects: the answer is that object."""
+    return len(rows[0].output) == 1 and any(isinstance(r.output[0], dict) for r in rows)
+
+
+def _object_fields(rows: Sequence[_Row], column: str) -> list[str]:
+    """The fields of a JSON-object column: every key any row uses, in the order first seen."""
+    fields: dict[str, None] = {}
+    for row in rows:
+        value = row.output[0]
+        if value is not None and not isinstance(value, dict):
+            raise DataError(
+                f"column {column!r} holds JSON objects in other rows, and {str(value)[:40]!r} here",
+                where=row.where,
+                fix="write every cell as a JSON object ({} or an empty cell: every field null)",
+            )
+        fields.update(dict.fromkeys(value or {}))
+    if not fields:
+        raise DataError(
+            f"every JSON object in column {column!r} is empty: there is no field to answer",
+            where=rows[0].file,
+            fix="check the column",
+        )
+    return list(fields)
+
+
+def _json_answer(row: _Row, fields: Sequence[str], objects: bool) -> dict[str, Any]:
+    """The answer as a JSON object over ``fields``: absent or empty values are null."""
+    given = (row.output[0] or {}) if objects else dict(zip(fields, row.output, strict=True))
+    return {f: None if empty(given.get(f)) else given.get(f) for f in fields}
+
+
+def _closed_fields(
+    output: OutputSpec,
+    splits: Mapping[str, Sequence[_Row]],
+    answer: Callable[[_Row], dict[str, Any]],
+) -> OutputSpec:
+    """A JSON field's values listed where they form a small closed set: at most
+    ``MAX_FIELD_VALUES`` texts, read from train, with every val and test value among them.
+
+    The list goes into the system prompt, so it is read from train only: a value that only val
+    or test holds would put test answers in every prompt. A field whose later splits hold
+    values train never shows is free text (an extraction span, a name).
+    """
+    if output.kind != "json":
+        return output
+    fields: dict[str, list[str] | None] = {}
+    nullable = False
+    for name in output.fields or {}:
+        seen = [answer(r)[name] for r in splits["train"]]
+        later = [answer(r)[name] for split in ("val", "test") for r in splits[split]]
+        values = [v for v in [*seen, *later] if v is not None]
+        allowed = sorted({v for v in seen if v is not None})
+        nullable = nullable or None in seen
+        closed = all(isinstance(v, str) for v in values) and set(values) <= set(allowed)
+        fields[name] = allowed if closed and 0 < len(allowed) <= MAX_FIELD_VALUES else None
+    return OutputSpec("json", fields=fields, nullable=nullable)
 
 
 def label_words(labels: Sequence[str]) -> dict[str, str]:
@@ -312,17 +500,25 @@ def label_words(labels: Sequence[str]) -> dict[str, str]:
     return words
 
 
+def _answer(
+    output: OutputSpec, columns: Sequence[str], words: Mapping[str, str], objects: bool
+) -> Callable[[_Row], dict[str, Any]]:
+    """Each row's answer by field (a label or text answer: one field, its column)."""
+    if output.kind == "json":
+        fields = list(output.fields or {})
+        return lambda row: _json_answer(row, fields, objects)
+    if words:
+        return lambda row: {columns[0]: words[row.output[0]]}
+    return lambda row: {columns[0]: row.output[0]}
+
+
 def _reference(
-    output: OutputSpec, columns: Sequence[str], words: Mapping[str, str]
+    output: OutputSpec, answer: Callable[[_Row], dict[str, Any]]
 ) -> Callable[[_Row], str]:
     if output.kind == "json":
         # Same shape as support_triage's references: {"category": "...", "priority": "..."}
-        return lambda row: json.dumps(
-            dict(zip(columns, row.output, strict=True)), ensure_ascii=False
-        )
-    if words:
-        return lambda row: words[row.output[0]]
-    return lambda row: row.output[0]
+        return lambda row: json.dumps(answer(row), ensure_ascii=False)
+    return lambda row: str(next(iter(answer(row).values())))
 
 
 def _record(row: _Row, reference: Callable[[_Row], str]) -> dict[str, Any]:
@@ -331,11 +527,28 @@ def _record(row: _Row, reference: Callable[[_Row], str]) -> dict[str, Any]:
         {"role": "user", "content": row.input},
         {"role": "assistant", "content": reference(row)},
     ]
-    return {
-        "id": f"{row.source}-{row.line}",
-        "messages": messages,
-        "metadata": {"source": row.file, "line": row.line},
+    metadata: dict[str, Any] = {"source": row.file, "line": row.line, **row.keep}
+    if row.doc_id is not None:
+        metadata["source_doc"] = row.doc_id
+    return {"id": f"{row.source}-{row.line}", "messages": messages, "metadata": metadata}
+
+
+def _split_by_column(
+    rows: Sequence[_Row],
+    fractions: Mapping[str, float],
+    key: Callable[[_Row], str],
+    rng: random.Random,
+) -> dict[str, list[_Row]]:
+    """Rows in the split their column names; val drawn from train when the column has none."""
+    splits: dict[str, list[_Row]] = {
+        split: [r for r in rows if r.split == split] for split in SPLITS
     }
+    if not splits["val"] and fractions["val"] > 0:
+        carved = _split(splits["train"], {"val": fractions["val"]}, key, rng)
+        splits["train"], splits["val"] = carved["train"], carved["val"]
+    for members in splits.values():
+        rng.shuffle(members)
+    return splits
 
 
 # --- splitting and sampling ----------------------------------------------------------------
@@ -413,7 +626,8 @@ def _sample(
 def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> dict[str, int]:
     """Drop what ``shipwise-data validate`` calls an error: val/test rows whose input (up to
     case, spacing and punctuation) is in train (or, for test, in val), and every row of an
-    input that carries two different answers within a split (which one is right is unknown)."""
+    input that carries two different answers within a split (which one is right is unknown),
+    and the repeats of a test row (one item listed twice would count double in every score)."""
     from shipwise.validation.similarity import normalize
 
     keys = {id(row): normalize(row.input) for split in SPLITS for row in splits[split]}
@@ -423,6 +637,9 @@ def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> 
         for row in splits[split]:
             answers.setdefault(keys[id(row)], set()).add(label(row))
         kept = [r for r in splits[split] if len(answers[keys[id(r)]]) == 1]
+        if split == "test":
+            first = {keys[id(r)]: id(r) for r in reversed(kept)}
+            kept = [r for r in kept if first[keys[id(r)]] == id(r)]
         dropped[split] = len(splits[split]) - len(kept)
         splits[split] = kept
     seen = {keys[id(r)] for r in splits["train"]}
@@ -444,152 +661,3 @@ def _check_not_empty(splits: Mapping[str, Sequence[_Row]], dropped: Mapping[str,
             where="--val-fraction/--test-fraction",
             fix="import more rows or change the fractions; every split needs a row",
         )
-
-
-# --- the task YAML and the datasheet -------------------------------------------------------
-
-
-def default_system_prompt(output: OutputSpec, settings: TableSettings) -> str:
-    """A plain instruction naming the kind of answer and, where there are few, its values."""
-    inputs = ", ".join(settings.input_cols)
-    if output.kind == "label":
-        return (
-            f"Classify the input ({inputs}) by its {settings.output_cols[0]}. Reply with only "
-            f"the label, exactly as written, one of: {', '.join(output.labels or [])}."
-        )
-    if output.kind == "json":
-        shape = json.dumps(dict.fromkeys(output.fields or {}, "..."))
-        lines = [f"Read the input ({inputs}). Reply with only a JSON object: {shape}."]
-        for name, allowed in (output.fields or {}).items():
-            if allowed is not None:
-                lines.append(f"- {name}: one of {', '.join(allowed)}")
-        return "\n".join(lines)
-    return (
-        f"Read the input ({inputs}) and reply with only its {settings.output_cols[0]}, "
-        "as plain text."
-    )
-
-
-def task_yaml(
-    name: str,
-    task_dir: Path,
-    output: OutputSpec,
-    settings: TableSettings,
-    source: Path,
-    longest: int,
-) -> str:
-    """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted."""
-    prompt = settings.system_prompt or default_system_prompt(output, settings)
-    described = {"label": f"one of {len(output.labels or [])} labels", "json": "a JSON object"}
-    description = (
-        f"{', '.join(settings.input_cols)} -> {', '.join(settings.output_cols)} "
-        f"({described.get(output.kind, 'text')}), imported from {source.name}."
-    )
-    lines = [
-        f"# Imported by `shipwise-data import table` from {source.name}.",
-        f"# Datasheet: {task_dir / 'README.md'}",
-        f"name: {_quote(name)}",
-        f"description: {_quote(description)}",
-        f"data_dir: {_quote(str(task_dir))}",
-        f"metric: {METRICS[output.kind]}",
-        "regression_metric: token_f1",
-        f"max_new_tokens: {_max_new_tokens(longest)}",
-        "output:",
-        f"  kind: {output.kind}",
-    ]
-    if output.labels:
-        lines += ["  labels:", *(f"    - {_quote(label)}" for label in output.labels)]
-    if output.fields:
-        lines.append("  fields:")
-        for field_name, allowed in output.fields.items():
-            values = "null" if allowed is None else f"[{', '.join(map(_quote, allowed))}]"
-            lines.append(f"    {_quote(field_name)}: {values}")
-    lines += _system_prompt(prompt)
-    return "\n".join(lines) + "\n"
-
-
-def _system_prompt(prompt: str) -> list[str]:
-    # A block scalar reads like the hand-written task YAMLs; it holds any prompt without
-    # edge whitespace or control characters. Anything else is quoted.
-    if prompt == prompt.strip() and all(line.isprintable() for line in prompt.split("\n")):
-        return [
-            "system_prompt: |-",
-            *(f"  {line}" if line else "" for line in _escape(prompt).split("\n")),
-        ]
-    return [f"system_prompt: {_quote(prompt)}"]
-
-
-def _escape(text: str) -> str:
-    return text.replace("${", "\\${")  # OmegaConf would read `${...}` as an interpolation
-
-
-def _quote(text: str) -> str:
-    # A JSON string is a YAML double-quoted scalar, where the escape's backslash is doubled.
-    return json.dumps(_escape(text), ensure_ascii=False)
-
-
-def _max_new_tokens(longest_bytes: int) -> int:
-    # BPE tokenizers average ~4 bytes a token on English and ~2 on identifiers and JSON;
-    # assume 2, add room for a closing token, and round up to a multiple of 8.
-    need = longest_bytes // 2 + 8
-    return -(-need // 8) * 8
-
-
-def _readme(
-    name: str,
-    splits: Mapping[str, Sequence[_Row]],
-    output: OutputSpec,
-    dropped: Mapping[str, int],
-    sources: Mapping[str, str],
-    settings: TableSettings,
-    command: str | None,
-    words: Mapping[str, str],
-) -> str:
-    files = "\n".join(f"| `{Path(p).resolve()}` | `{digest}` |" for p, digest in sources.items())
-    counts = "\n".join(f"| {split} | {len(splits[split]):,} |" for split in SPLITS)
-    options = "\n".join(
-        f"- {key}: `{value}`"
-        for key, value in vars(settings).items()
-        if key not in ("system_prompt",)
-    )
-    spec = f"- output kind: {output.kind}; metric: {METRICS[output.kind]}"
-    sections = [
-        f"# {name} — datasheet (imported)\n\nImported by `shipwise-data import table`. This is a"
-        " stub: add where the rows come from, who labelled them, their license and known"
-        " problems before relying on results.",
-        f"## Source\n\n| file | sha256 |\n|---|---|\n{files}",
-        f"## Command\n\n```\n{command or '(called from Python)'}\n```",
-        f"## Contents\n\n| split | rows |\n|---|---|\n{counts}\n\n{spec}\n"
-        f"- input columns: {', '.join(settings.input_cols)}; output columns:"
-        f" {', '.join(settings.output_cols)}\n"
-        f"- dropped (an input also in train, or in val for test, up to case, spacing and "
-        f"punctuation; or one input with two answers): train {dropped['train']:,}, "
-        f"val {dropped['val']:,}, test {dropped['test']:,}",
-    ]
-    for i, column in enumerate(settings.output_cols):
-        if output.kind == "label" or (output.fields or {}).get(column) is not None:
-            table = _count_table(splits, i, column, words)
-            sections.append(f"## Counts of `{column}`\n\n{table}")
-    sections.append(
-        f"## Settings\n\n{options}\n\nRe-running the same command on the same files writes"
-        " byte-identical files."
-    )
-    return "\n\n".join(sections) + "\n"
-
-
-def _count_table(
-    splits: Mapping[str, Sequence[_Row]], index: int, column: str, words: Mapping[str, str]
-) -> str:
-    """Rows per value and split; with label words, a column says how each value is written."""
-    counted = {split: Counter(r.output[index] for r in splits[split]) for split in SPLITS}
-    values = sorted(set().union(*counted.values()))
-    head, rule = f"| {column} |", "|---|"
-    if words:
-        head, rule = f"{head} written as |", f"{rule}---|"
-
-    def cells(value: str) -> list[str]:
-        written = [words[value]] if words else []
-        return [value, *written, *(str(counted[split][value]) for split in SPLITS)]
-
-    rows = ["| " + " | ".join(cells(v)) + " |" for v in values]
-    return f"{head} train | val | test |\n{rule}---|---|---|\n" + "\n".join(rows)

@@ -1,0 +1,146 @@
+"""What an imported row's columns become besides input and output: its split, its document,
+the metadata it keeps. Also how a column is found in a record (``a.b`` reaches a nested field
+of a JSONL record) and how an output cell that holds a JSON object is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shipwise.errors import ConfigError, DataError
+
+# The split a --split-col value names, unless --split-map says otherwise; "skip" drops the row.
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+}
+SPLIT_TARGETS = ("train", "val", "test", "skip")
+_MISSING = object()
+
+
+def lookup(record: Mapping[str, Any], column: str) -> Any:
+    """The value of ``column`` in ``record``: a key, or a dotted path into nested objects.
+
+    Returns a sentinel (see :func:`found`) when neither is there.
+    """
+    if column in record:
+        return record[column]
+    value: Any = record
+    for part in column.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def found(value: Any) -> bool:
+    return value is not _MISSING
+
+
+def empty(value: Any) -> bool:
+    """A cell that says nothing: null, or a blank string."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_object(value: Any, where: str) -> dict[str, Any] | None:
+    """A cell holding a JSON object (a JSONL object, or CSV text that parses to one), else None."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError as exc:
+            raise DataError(
+                f"the cell starts like a JSON object but does not parse: {exc}",
+                where=where,
+                fix="write valid JSON (keys and strings in double quotes), or plain text",
+            ) from None
+        if isinstance(parsed, dict):
+            return parsed
+    return None
+
+
+def parse_split_map(text: str) -> dict[str, str]:
+    """``dev=val,heldout=test,unused=skip`` -> a mapping from column value to split."""
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        value, sep, split = part.rpartition("=")
+        if not sep or not value.strip() or split.strip() not in SPLIT_TARGETS:
+            raise ConfigError(
+                f"cannot read {part!r}",
+                where="--split-map",
+                fix="write VALUE=SPLIT pairs joined by commas, SPLIT one of train, val, test,"
+                " skip; e.g. dev=val,heldout=test",
+            )
+        mapping[value.strip()] = split.strip()
+    return mapping
+
+
+def split_of(value: Any, mapping: Mapping[str, str], column: str, where: str) -> str:
+    """The split a row's --split-col value names ("skip": the row is left out)."""
+    text = "" if value is None else str(value).strip()
+    if text in mapping:
+        return mapping[text]
+    if text.lower() in SPLIT_ALIASES:
+        return SPLIT_ALIASES[text.lower()]
+    raise DataError(
+        f"column {column!r} holds {text!r}, which names no split",
+        where=where,
+        fix=f"map it with --split-map '{text or 'VALUE'}=train' (or val, test, skip);"
+        f" values read without a map: {', '.join(sorted(SPLIT_ALIASES))}",
+    )
+
+
+def slug(text: str) -> str:
+    """A document id from a title: lowercase, each run of non-alphanumerics one '-'."""
+    return re.sub(r"[\W_]+", "-", text.lower()).strip("-")
+
+
+def documents(
+    cells: Sequence[tuple[str, Any]], id_column: str | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The knowledge documents a column holds, deduplicated, and each row's document id.
+
+    ``cells``: each row's (document text, id cell). With an id column, the distinct texts
+    sharing an id (the paragraphs of one title) are one document, in the order first seen;
+    without one, each distinct text is a document named by its digest. Returns the records of
+    ``docs/documents.jsonl`` (id, text, metadata) and, per row, its document's id.
+    """
+    texts: dict[str, list[str]] = {}
+    names: dict[str, str] = {}
+    ids: dict[str, str] = {}  # id cell (or text) -> document id
+    row_ids = []
+    for text, key in cells:
+        source = str(key).strip() if id_column else text
+        if source not in ids:
+            base = slug(source) if id_column else ""
+            base = base or "doc-" + hashlib.sha256(source.encode()).hexdigest()[:12]
+            doc_id, n = base, 1
+            while doc_id in texts:  # two titles with one slug ("C++" and "C")
+                n += 1
+                doc_id = f"{base}-{n}"
+            ids[source] = doc_id
+            texts[doc_id], names[doc_id] = [], source
+        doc_id = ids[source]
+        if text not in texts[doc_id]:
+            texts[doc_id].append(text)
+        row_ids.append(doc_id)
+    records = [
+        {
+            "id": doc_id,
+            "text": "\n\n".join(parts),
+            "metadata": {id_column: names[doc_id]} if id_column else {},
+        }
+        for doc_id, parts in texts.items()
+    ]
+    return records, row_ids

@@ -1,0 +1,204 @@
+"""What a table import writes besides the splits: the task YAML (with a system prompt that
+says in plain words what to answer and in what form) and the datasheet stub."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipwise.tasks.importers.common import SPLITS
+from shipwise.tasks.task import OutputSpec
+
+if TYPE_CHECKING:
+    from shipwise.tasks.importers.tabular import TableSettings
+
+# a constant answer cannot score well on macro-F1, as it can on accuracy (skewed labels);
+# slot F1 counts only the values an answer gives, so answering null everywhere scores 0
+METRICS = {"label": "macro_f1", "json": "slot_f1", "text": "token_f1"}
+NULL = "(null)"  # how an absent value is counted in the datasheet
+
+
+def _listed(values: Sequence[str]) -> str:
+    """Values joined by commas; quoted when one holds a comma itself ("Portland, OR")."""
+    if any("," in v for v in values):
+        return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
+    return ", ".join(values)
+
+
+def _given(columns: Sequence[str]) -> str:
+    if len(columns) == 1:
+        return f"the {columns[0]}"
+    return f"these fields, one per line: {', '.join(columns)}"
+
+
+def default_system_prompt(output: OutputSpec, settings: TableSettings) -> str:
+    """The answers and their format in plain words: the labels, or the JSON fields and their
+    values (absent ones null), or text."""
+    given = f"You are given {_given(settings.input_cols)}."
+    target = settings.output_cols[0]
+    if output.kind == "label":
+        labels = list(output.labels or [])
+        return (
+            f"{given} Reply with only the {target}: one of these {len(labels)} labels, exactly"
+            f" as written, one of: {_listed(labels)}."
+        )
+    if output.kind == "json":
+        fields = output.fields or {}
+        shape = json.dumps(dict.fromkeys(fields, "..."))
+        lines = [f"{given} Reply with only a JSON object with these fields: {shape}."]
+        for name, allowed in fields.items():
+            if allowed is not None:
+                lines.append(f"- {name}: one of {_listed(allowed)}")
+            else:
+                lines.append(f"- {name}: its value, in the words of the input")
+        lines.append("Write null for a field the input does not give. No other text.")
+        return "\n".join(lines)
+    return f"{given} Reply with only the {target}, as plain text, as briefly as it allows."
+
+
+def task_yaml(
+    name: str,
+    task_dir: Path,
+    output: OutputSpec,
+    settings: TableSettings,
+    source: Path,
+    longest: int,
+) -> str:
+    """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted."""
+    prompt = settings.system_prompt or default_system_prompt(output, settings)
+    described = {"label": f"one of {len(output.labels or [])} labels", "json": "a JSON object"}
+    description = (
+        f"{', '.join(settings.input_cols)} -> {', '.join(settings.output_cols)} "
+        f"({described.get(output.kind, 'text')}), imported from {source.name}."
+    )
+    lines = [
+        f"# Imported by `shipwise-data import table` from {source.name}.",
+        f"# Datasheet: {task_dir / 'README.md'}",
+        f"name: {_quote(name)}",
+        f"description: {_quote(description)}",
+        f"data_dir: {_quote(str(task_dir))}",
+        f"metric: {METRICS[output.kind]}",
+        "regression_metric: token_f1",
+        f"max_new_tokens: {_max_new_tokens(longest)}",
+        "output:",
+        f"  kind: {output.kind}",
+    ]
+    if output.labels:
+        lines += ["  labels:", *(f"    - {_quote(label)}" for label in output.labels)]
+    if output.fields:
+        lines.append("  fields:   # null: any value")
+        for field_name, allowed in output.fields.items():
+            values = "null" if allowed is None else f"[{', '.join(map(_quote, allowed))}]"
+            lines.append(f"    {_quote(field_name)}: {values}")
+        if output.nullable:
+            lines.append("  nullable: true   # a field may be null: the input does not give it")
+    lines += _system_prompt(prompt)
+    return "\n".join(lines) + "\n"
+
+
+def _system_prompt(prompt: str) -> list[str]:
+    # A block scalar reads like the hand-written task YAMLs; it holds any prompt without
+    # edge whitespace or control characters. Anything else is quoted.
+    if prompt == prompt.strip() and all(line.isprintable() for line in prompt.split("\n")):
+        return [
+            "system_prompt: |-",
+            *(f"  {line}" if line else "" for line in _escape(prompt).split("\n")),
+        ]
+    return [f"system_prompt: {_quote(prompt)}"]
+
+
+def _escape(text: str) -> str:
+    return text.replace("${", "\\${")  # OmegaConf would read `${...}` as an interpolation
+
+
+def _quote(text: str) -> str:
+    # A JSON string is a YAML double-quoted scalar, where the escape's backslash is doubled.
+    return json.dumps(_escape(text), ensure_ascii=False)
+
+
+def _max_new_tokens(longest_bytes: int) -> int:
+    # BPE tokenizers average ~4 bytes a token on English and ~2 on identifiers and JSON;
+    # assume 2, add room for a closing token, and round up to a multiple of 8.
+    need = longest_bytes // 2 + 8
+    return -(-need // 8) * 8
+
+
+def datasheet(
+    name: str,
+    answers: Mapping[str, Sequence[Mapping[str, Any]]],
+    output: OutputSpec,
+    dropped: Mapping[str, int],
+    sources: Mapping[str, str],
+    settings: TableSettings,
+    command: str | None,
+    words: Mapping[str, str],
+    documents: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The datasheet stub: sources, command, counts per split and per value, settings.
+
+    ``answers``: per split, each record's answer by field.
+    """
+    files = "\n".join(f"| `{Path(p).resolve()}` | `{digest}` |" for p, digest in sources.items())
+    counts = "\n".join(f"| {split} | {len(answers[split]):,} |" for split in SPLITS)
+    options = "\n".join(
+        f"- {key}: `{value}`"
+        for key, value in vars(settings).items()
+        if key not in ("system_prompt",)
+    )
+    spec = f"- output kind: {output.kind}; metric: {METRICS[output.kind]}"
+    if documents:
+        spec += (
+            f"\n- documents: {len(documents):,} in `docs/documents.jsonl`, from column"
+            f" `{settings.docs_col}` (deduplicated"
+            + (f", one per `{settings.doc_id_col}`" if settings.doc_id_col else "")
+            + "); each record's `metadata.source_doc` names its document"
+        )
+    sections = [
+        f"# {name} — datasheet (imported)\n\nImported by `shipwise-data import table`. This is a"
+        " stub: add where the rows come from, who labelled them, their license and known"
+        " problems before relying on results.",
+        f"## Source\n\n| file | sha256 |\n|---|---|\n{files}",
+        f"## Command\n\n```\n{command or '(called from Python)'}\n```",
+        f"## Contents\n\n| split | rows |\n|---|---|\n{counts}\n\n{spec}\n"
+        f"- input columns: {', '.join(settings.input_cols)}; output columns:"
+        f" {', '.join(settings.output_cols)}\n"
+        f"- dropped (an input also in train, or in val for test, up to case, spacing and "
+        f"punctuation; or one input with two answers): train {dropped['train']:,}, "
+        f"val {dropped['val']:,}, test {dropped['test']:,}",
+    ]
+    counted = output.fields or {}
+    for field in [settings.output_cols[0]] if output.kind == "label" else list(counted):
+        if output.kind == "label" or counted.get(field) is not None:
+            table = _count_table(answers, field, words)
+            sections.append(f"## Counts of `{field}`\n\n{table}")
+    sections.append(
+        f"## Settings\n\n{options}\n\nRe-running the same command on the same files writes"
+        " byte-identical files."
+    )
+    return "\n\n".join(sections) + "\n"
+
+
+def _count_table(
+    answers: Mapping[str, Sequence[Mapping[str, Any]]], field: str, words: Mapping[str, str]
+) -> str:
+    """Rows per value and split; with label words, a column says how each value is written."""
+    counted = {
+        split: Counter(NULL if a[field] is None else str(a[field]) for a in answers[split])
+        for split in SPLITS
+    }
+    written_as = {v: k for k, v in words.items()}  # answers carry the written form
+    values = sorted(set().union(*counted.values()))
+    head, rule = f"| {field} |", "|---|"
+    if words:
+        head, rule = f"{head} written as |", f"{rule}---|"
+
+    def cells(value: str) -> list[str]:
+        source = [written_as.get(value, value)] if words else [value]
+        written = [value] if words else []
+        return [*source, *written, *(str(counted[split][value]) for split in SPLITS)]
+
+    rows = ["| " + " | ".join(cells(v)) + " |" for v in values]
+    return f"{head} train | val | test |\n{rule}---|---|---|\n" + "\n".join(rows)
