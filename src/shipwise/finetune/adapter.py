@@ -141,6 +141,7 @@ class LoraBackend(LoraSettings):
             answers = probe.generate([r.messages for r in sample], context.settings)
             return data.score([a.text for a in answers], sample)
 
+        partial = partial_folder(folder)
         report = train_lora(
             base.fresh_model(),
             encoded(data.train),
@@ -149,12 +150,12 @@ class LoraBackend(LoraSettings):
             pad_id=int(tokenizer.pad_token_id),
             evaluate=evaluate if self.val_sample else None,
             on_metrics=context.log_metrics,
-            checkpoint_dir=partial_folder(folder),
+            checkpoint_dir=partial,
             max_minutes=self.max_train_minutes,
         )
         summary = report.summary()
         _save_adapter(report, folder, summary, {"train_ids": [r.id for r in data.train]})
-        shutil.rmtree(partial_folder(folder), ignore_errors=True)
+        shutil.rmtree(partial, ignore_errors=True)
         return report.model.merge_and_unload(), summary
 
 
