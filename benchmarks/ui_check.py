@@ -4,12 +4,14 @@ Usage:
     .venv/bin/python benchmarks/ui_check.py [--root .] [--task support_triage] [--out ui-shots]
 
 Starts ``mlflow ui`` on the study's store (``sqlite:///<root>/mlflow.db``) on a free loopback
-port, then loads four pages in Chromium (Debian's ``chromium``): the experiment's runs, its
-traces, the evaluation view of two arms side by side, and one example's trace. For each page it
-keeps the rendered text (``--dump-dom``) and a screenshot (``--screenshot``) under ``--out``, and
-checks what it must show: every arm's run name in the runs; an example's id in the traces; two
-arms compared row by row, an example's question among the rows; a trace's spans. It prints one
-line per page and exits 1 when a page lacks something. Exits 2 when no Chromium is installed.
+port, then loads five pages in Chromium (Debian's ``chromium``): the experiment's runs, its
+traces, the evaluation view of two arms side by side, one example's trace, and the newest
+decision run. Every arm's newest run must have traces (checked through the API first). For
+each page it keeps the rendered text (``--dump-dom``) and a screenshot (``--screenshot``) under
+``--out``, and checks what it must show: every arm's run name in the runs; an example's id in
+the traces; two arms compared row by row, an example's question among the rows; a trace's
+spans; the decision's verdict as its run's description. It prints one line per page and exits 1
+when a page lacks something. Exits 2 when no Chromium is installed.
 """
 
 from __future__ import annotations
@@ -78,10 +80,16 @@ def study_pages(store: str, task: str) -> list[Page]:
     eid = experiment.experiment_id
     runs = MlflowClient().search_runs([eid], order_by=["attributes.start_time DESC"])
     arms = [r for r in runs if r.data.tags.get("shipwise.decision") != "true"]
+    decisions = [r for r in runs if r.data.tags.get("shipwise.decision") == "true"]
     newest: dict[str, str] = {}
     for run in arms:
         newest.setdefault(run.info.run_name, run.info.run_id)
     names = tuple(newest)
+    untraced = [name for name, run in newest.items() if not _traces(eid, run, "", 1)]
+    if untraced:
+        raise SystemExit(
+            f"no traces for {', '.join(untraced)}: re-run the study with this shipwise"
+        )
     first, second = [*newest.values(), ""][:2]
     # the newest trace heads the traces list and the rows; a test example's trace has every span
     [top] = _traces(eid, first, "", 1) or [None]
@@ -106,7 +114,18 @@ def study_pages(store: str, task: str) -> list[Page]:
             f"/experiments/{eid}/traces?selectedEvaluationId={trace.info.trace_id}",
             spans,
         ),
+        *_decision_page(eid, decisions[:1]),
     ]
+
+
+def _decision_page(experiment: str, newest: list[Any]) -> list[Page]:
+    """The newest decision run's page: its description (the verdict) and its report artifact."""
+    if not newest:
+        return []
+    [run] = newest
+    verdict = run.data.tags.get("mlflow.note.content", "")
+    opening = re.sub(r"[*_`#>\[\]]", "", verdict).split("\n")[0].strip()[:40]
+    return [Page("decision", f"/experiments/{experiment}/runs/{run.info.run_id}", (opening,))]
 
 
 def _traces(experiment: str, run: str, where: str, most: int) -> list[Any]:

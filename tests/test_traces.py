@@ -49,8 +49,10 @@ def test_each_example_is_one_trace_with_spans_scores_and_reference(
         example(1, question=f"my key is {KEY}", scores={"exact_match": float("nan")}),
     ]
     with tracked_run(config(tmp_path), "rag", {"task": "t"}) as run:
-        ids = run.log_traces("rag", "test", "tiny-model", examples)
-    assert len(ids) == 2 and run.trace_ids == []  # written and linked as the run ended
+        logged = run.log_traces("rag", "test", "tiny-model", examples)
+    ids = logged.ids
+    assert len(ids) == 2 and logged.reused == 0
+    assert run.trace_ids == []  # written and linked as the run ended
     [found] = find_runs(config(tmp_path))
     assert found["metrics"]["trace_flush_s"] >= 0
     experiment = mlflow.get_experiment_by_name("exp")
@@ -85,7 +87,7 @@ def test_no_examples_and_a_limit_of_traced_splits(tmp_path: Path) -> None:
     assert cfg.traced("test") == 3 and cfg.traced("redteam") == 0
     assert TrackingConfig("u", "e").traced("regression") is None  # all of them
     with tracked_run(config(tmp_path), "none", {"task": "t"}) as run:
-        assert run.log_traces("prompt", "test", "m", []) == []
+        assert run.log_traces("prompt", "test", "m", []).ids == []
 
 
 def test_a_split_is_a_dataset_input_whose_digest_is_its_fingerprint(tmp_path: Path) -> None:
@@ -97,3 +99,59 @@ def test_a_split_is_a_dataset_input_whose_digest_is_its_fingerprint(tmp_path: Pa
     [logged] = MlflowClient().get_run(found["run_id"]).inputs.dataset_inputs
     assert logged.dataset.name == "t/test" and logged.dataset.digest == "abcdef0123456789"
     assert {t.key: t.value for t in logged.tags}["mlflow.data.context"] == "test"
+
+
+def run_traces(run_id: str, split: str = "test") -> dict[str, str]:
+    """Example id -> trace id, for the traces of one split the run shows."""
+    experiment = mlflow.get_experiment_by_name("exp")
+    assert experiment is not None
+    found = mlflow.search_traces(
+        locations=[experiment.experiment_id], run_id=run_id, return_type="list"
+    )
+    return {
+        t.info.client_request_id or "": t.info.trace_id
+        for t in found
+        if t.info.tags.get("shipwise.split") == split
+    }
+
+
+def test_a_rerun_links_unchanged_traces_and_logs_only_what_changed(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    first_examples = [example(i) for i in range(3)]
+    with tracked_run(cfg, "prompt", {"task": "t"}) as first:
+        assert first.log_traces("prompt", "test", "m", first_examples).reused == 0
+    before = run_traces(first.run_id)
+    # the same answers again, with other timings (a cached answer keeps its own latency, but a
+    # retrieval is timed anew); the third example's answer changed
+    again = [example(0, latency_s=9.0), example(1), example(2, answer="another reply")]
+    with tracked_run(cfg, "prompt", {"task": "t"}) as second:
+        logged = second.log_traces("prompt", "test", "m", again)
+        other_split = second.log_traces("prompt", "redteam", "m", [example(0)])
+    assert logged.reused == 2 and other_split.reused == 0  # a split is its own scope
+    after = run_traces(second.run_id)
+    assert after["ex-0"] == before["ex-0"] and after["ex-1"] == before["ex-1"]
+    assert after["ex-2"] != before["ex-2"] and len(after) == 3
+    assert run_traces(second.run_id, "redteam").keys() == {"ex-0"}
+    changed = mlflow.get_trace(after["ex-2"])
+    assert changed is not None and changed.data.spans[0].outputs == "another reply"
+    # the first run still shows its own traces, unchanged
+    assert run_traces(first.run_id) == before
+    # another arm, or another model, never reuses them
+    with tracked_run(cfg, "rag", {"task": "t"}) as third:
+        assert third.log_traces("rag", "test", "m", first_examples).reused == 0
+        assert third.log_traces("prompt", "test", "other-model", first_examples).reused == 0
+
+
+def test_a_deleted_trace_is_logged_again(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    with tracked_run(cfg, "prompt", {"task": "t"}) as first:
+        first.log_traces("prompt", "test", "m", [example(0), example(1)])
+    gone = run_traces(first.run_id)["ex-0"]
+    experiment = mlflow.get_experiment_by_name("exp")
+    assert experiment is not None
+    MlflowClient().delete_traces(experiment.experiment_id, trace_ids=[gone])
+    with tracked_run(cfg, "prompt", {"task": "t"}) as second:
+        logged = second.log_traces("prompt", "test", "m", [example(0), example(1)])
+    assert logged.reused == 1
+    shown = run_traces(second.run_id)
+    assert shown["ex-0"] != gone and mlflow.get_trace(shown["ex-0"]) is not None

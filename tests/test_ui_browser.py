@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from shipwise.tracking import TrackingConfig, find_runs
+
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("ui_check", ROOT / "benchmarks" / "ui_check.py")
 assert spec is not None and spec.loader is not None
@@ -31,10 +33,15 @@ def test_the_ui_shows_every_arm_its_rows_and_a_trace(tmp_path: Path) -> None:
         "model=fake", f"model.default='{TRIAGE}'", "embedder=hashing", "eval_splits=[test]",
         "limit=3", "strategy=majority,prompt,rag",
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
-    assert done.returncode == 0, done.stderr[-3000:]
+    for _ in range(2):  # the re-run links the first run's traces: the UI must show them too
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
+        assert done.returncode == 0, done.stderr[-3000:]
+    runs = find_runs(TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "support_triage"))
+    arms = [r for r in runs if r["tags"].get("shipwise.decision") != "true"]
+    reused = sorted(r["metrics"]["test/traces_reused"] for r in arms)
+    assert reused == [0, 0, 0, 3, 3, 3]  # first run: logged; the re-run: all 3 linked
     seen = ui_check.check(tmp_path, "support_triage", tmp_path / "shots")
-    assert [s.page.name for s in seen] == ["runs", "traces", "evaluation", "trace"]
+    assert [s.page.name for s in seen] == ["runs", "traces", "evaluation", "trace", "decision"]
     for page in seen:
         assert not page.missing, (page.page.name, page.missing)
         assert page.screenshot.stat().st_size > 10_000  # a rendered page, not a blank one

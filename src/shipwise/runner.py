@@ -286,8 +286,13 @@ def _evaluate_split(
         started = time.perf_counter()
         model = predictor.generator.info.name
         traces = [ExampleTrace.of(*one) for one in scored[:traced]]
-        tracked.log_traces(spec.strategy.name, name, model, traces)
-        tracked.log_metrics({f"{prefix}trace_log_s": time.perf_counter() - started})
+        logged = tracked.log_traces(spec.strategy.name, name, model, traces)
+        tracked.log_metrics(
+            {
+                f"{prefix}trace_log_s": time.perf_counter() - started,
+                f"{prefix}traces_reused": logged.reused,
+            }
+        )
     return SplitResult(split, summary, fingerprint, retrieval)
 
 

@@ -10,10 +10,18 @@ the one scrubber first.
 The spans carry the measured durations (retrieval, then generation), placed back to back from
 the moment the trace is logged: generation is batched and cached, so the wall clock of the
 original call is not kept, only its length. A batched call's latency is the whole batch's.
+
+A re-run logs only what changed. Each trace is tagged with its scope (arm, split, model) and
+the digest of what it shows (question, prompt, answer, scores, reference, what was retrieved;
+not the timings). Before logging a split, the experiment is searched once for that scope: an
+example whose digest is already there is linked to the new run as it stands, and only the rest
+are logged. The store decides what exists: a deleted trace is logged again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import sys
 import time
@@ -33,6 +41,8 @@ LINK_BATCH = 100  # MLflow links at most 100 traces to a run per call
 EVALUATOR = "shipwise.evaluator"
 EXPECTED = "expected_response"
 TAG_SPLIT, TAG_EXAMPLE = "shipwise.split", "shipwise.example_id"
+TAG_SCOPE, TAG_DIGEST = "shipwise.trace_scope", "shipwise.trace_digest"
+SEARCH_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -75,19 +85,105 @@ class ExampleTrace:
             retrieval=rendered.extras,
         )
 
+    def digest(self) -> str:
+        """What the trace shows, hashed: equal digests, equal traces (timings aside)."""
+        shown = {
+            "example_id": self.example_id,
+            "question": self.question,
+            "reference": self.reference,
+            "messages": [dict(m) for m in self.messages],
+            "answer": self.answer,
+            "scores": {k: _finite_or_none(v) for k, v in sorted(self.scores.items())},
+            "tokens": [self.prompt_tokens, self.completion_tokens],
+            "cost_usd": self.cost_usd,
+            "retrieval": {k: v for k, v in self.retrieval.items() if not k.endswith("_s")},
+        }
+        text = json.dumps(shown, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class LoggedTraces:
+    """A split's trace ids: ``reused`` of them were already in the store, linked as they are."""
+
+    ids: list[str]
+    reused: int
+
 
 def log_traces(
-    run_id: str, name: str, split: str, model: str, examples: Sequence[ExampleTrace]
-) -> list[str]:
-    """One trace per example, its scores attached; returns the trace ids.
+    run_id: str,
+    experiment_id: str | None,
+    name: str,
+    split: str,
+    model: str,
+    examples: Sequence[ExampleTrace],
+) -> LoggedTraces:
+    """One trace per example, its scores attached; an unchanged example's earlier trace reused.
 
-    Each trace is written once, with its assessments, when its root span ends: MLflow queues the
-    write and a background thread makes it, while the study goes on. :func:`link_traces` waits
-    for the writes and links the traces to the run.
+    Each new trace is written once, with its assessments, when its root span ends: MLflow queues
+    the write and a background thread makes it, while the study goes on. :func:`link_traces`
+    waits for the writes and links every trace (new and reused) to the run.
     """
+    if not examples:
+        return LoggedTraces([], 0)
     secrets = env_secrets()
-    ids = [_log_one(run_id, name, split, model, e, secrets) for e in examples]
-    return [i for i in ids if i]
+    scope = trace_scope(name, split, model)
+    earlier = earlier_traces(experiment_id, scope) if experiment_id else {}
+    ids: list[str] = []
+    reused = 0
+    for example in examples:
+        digest = example.digest()
+        if digest in earlier:
+            ids.append(earlier.pop(digest))
+            reused += 1
+        elif logged := _log_one(run_id, name, split, model, example, secrets, scope, digest):
+            ids.append(logged)
+    return LoggedTraces(ids, reused)
+
+
+def trace_scope(name: str, split: str, model: str) -> str:
+    """Which arm, split and model a trace belongs to, as a tag value safe in a filter."""
+    text = json.dumps([name, split, model], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def earlier_traces(experiment_id: str, scope: str) -> dict[str, str]:
+    """The experiment's finished traces of one scope: digest -> trace id (the newest wins).
+
+    A store that cannot search trace tags (or fails to answer) yields none: everything is
+    logged afresh, as before.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    found: dict[str, str] = {}
+    token: str | None = None
+    try:
+        while True:
+            page = client.search_traces(
+                locations=[experiment_id],
+                filter_string=f"tag.`{TAG_SCOPE}` = '{scope}' AND trace.status = 'OK'",
+                max_results=SEARCH_PAGE,
+                order_by=["timestamp_ms ASC"],
+                page_token=token,
+                include_spans=False,
+            )
+            for trace in page:
+                digest = trace.info.tags.get(TAG_DIGEST)
+                if digest:
+                    found[digest] = trace.info.trace_id
+            token = page.token
+            if not token:
+                return found
+    except mlflow.exceptions.MlflowException as exc:
+        reason = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        print(f"earlier traces not searched, logging them again: {reason}", file=sys.stderr)
+        return {}
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
 
 
 def link_traces(run_id: str, ids: Sequence[str]) -> None:
@@ -107,7 +203,14 @@ def link_traces(run_id: str, ids: Sequence[str]) -> None:
 
 
 def _log_one(
-    run_id: str, name: str, split: str, model: str, example: ExampleTrace, secrets: list[str]
+    run_id: str,
+    name: str,
+    split: str,
+    model: str,
+    example: ExampleTrace,
+    secrets: list[str],
+    scope: str,
+    digest: str,
 ) -> str:
     import mlflow
     from mlflow.entities import SpanType
@@ -127,7 +230,12 @@ def _log_one(
         span_type=SpanType.CHAIN,
         inputs=question,
         attributes={"split": split, "example_id": clean(example.example_id)},
-        tags={TAG_SPLIT: split, TAG_EXAMPLE: clean(example.example_id)},
+        tags={
+            TAG_SPLIT: split,
+            TAG_EXAMPLE: clean(example.example_id),
+            TAG_SCOPE: scope,
+            TAG_DIGEST: digest,
+        },
         start_time_ns=start,
     )
     if "retrieved_chunks" in example.retrieval:

@@ -26,7 +26,7 @@ from shipwise.errors import ShipwiseError
 from shipwise.scrub import env_secrets, redact, scrub, scrub_value, scrubbed_copy
 
 if TYPE_CHECKING:
-    from shipwise.traces import ExampleTrace
+    from shipwise.traces import ExampleTrace, LoggedTraces
 
 MAX_PARAM_CHARS = 6000
 OWNER_PID, OWNER_HOST = "shipwise.pid", "shipwise.host"  # who runs it: dangling-run cleanup
@@ -83,8 +83,9 @@ def git_commit(cwd: Path | None = None) -> str:
 class TrackedRun:
     """The active run; methods take plain Python values."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, experiment_id: str | None = None) -> None:
         self.run_id = run_id
+        self.experiment_id = experiment_id  # where earlier traces are looked up for reuse
         self.trace_ids: list[str] = []  # written in the background; linked when the run ends
 
     def log_params(self, params: Mapping[str, Any]) -> None:
@@ -123,13 +124,16 @@ class TrackedRun:
 
     def log_traces(
         self, name: str, split: str, model: str, examples: Sequence[ExampleTrace]
-    ) -> list[str]:
-        """One trace per scored example, its scores as feedback; linked when the run ends."""
+    ) -> LoggedTraces:
+        """One trace per scored example, its scores as feedback; linked when the run ends.
+
+        An example whose trace an earlier run of the experiment logged, unchanged, reuses it.
+        """
         from shipwise.traces import log_traces
 
-        ids = log_traces(self.run_id, name, split, model, examples)
-        self.trace_ids.extend(ids)
-        return ids
+        logged = log_traces(self.run_id, self.experiment_id, name, split, model, examples)
+        self.trace_ids.extend(logged.ids)
+        return logged
 
     def link_traces(self) -> None:
         """Wait for the run's trace writes and link the traces to it (logs ``trace_flush_s``)."""
@@ -317,7 +321,7 @@ def tracked_run(
     experiment_id = _experiment_id(config)
     end_dangling_runs(experiment_id)
     with mlflow.start_run(experiment_id=experiment_id, run_name=scrub(run_name)) as active:
-        run = TrackedRun(active.info.run_id)
+        run = TrackedRun(active.info.run_id, experiment_id)
         run.set_tags({**tags, OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()})
         try:
             yield run

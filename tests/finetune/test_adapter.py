@@ -75,7 +75,16 @@ def test_lora_trains_logs_and_a_rerun_loads_the_cached_adapter(
         raise AssertionError("the cached adapter should have been loaded")
 
     monkeypatch.setattr(adapter, "train_lora", no_training)
+    loads: list[Path] = []
+    load_adapter = adapter._load_adapter
+
+    def counted(base: Any, folder: Path) -> Any:
+        loads.append(folder)
+        return load_adapter(base, folder)
+
+    monkeypatch.setattr(adapter, "_load_adapter", counted)
     again = arm.setup(task, context(smollm2, tmp_path, settings=settings))
+    assert loads == []  # nothing asked of the tuned model yet: an all-cached re-run never loads it
     assert (
         again.params["adapter_cached"] is True
         and again.params["adapter"] == first.params["adapter"]
@@ -83,6 +92,8 @@ def test_lora_trains_logs_and_a_rerun_loads_the_cached_adapter(
     # a refresh would retrain: costed at the recorded training time, not the quick load
     assert again.build_s is not None and again.build_s >= first.metrics["train/wall_s"] > 0
     assert [c.text for c in again.predictor.generator.generate(messages, settings)] == answers
+    again.predictor.generator.generate(messages, settings)
+    assert loads == [folder]  # loaded once, when first asked
     # the base model is untouched by training (the regression baseline asks it)
     assert smollm2.generate(messages, settings)[0].text in COLOURS
 

@@ -476,3 +476,29 @@ def test_an_id_two_splits_share_is_an_error_as_the_study_refuses_it() -> None:
     assert "'t-7' is also in train (train.jsonl:8)" in shared.message
     # records without an id get the study's own fallback, split and line: never shared
     assert not only(analyze({"train": clean("train"), "test": clean("test")})[0], "duplicate_id")
+
+
+def test_a_long_task_shows_its_validation_progress_and_a_short_one_does_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    context = Context(output=OutputSpec(kind="label", labels=["yes", "no"]))
+
+    def split_file(name: str, count: int) -> Path:
+        path = tmp_path / f"{name}.jsonl"
+        rows = [
+            {"id": f"{name}-{i}", "messages": [
+                {"role": "user", "content": f"is {i} even? ({name})"},
+                {"role": "assistant", "content": "yes" if i % 2 == 0 else "no"},
+            ]}
+            for i in range(count)
+        ]  # fmt: skip
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")  # one blank line
+        return path
+
+    short = validate_files("short", {"train": split_file("train", 30)}, context)
+    assert short.stats and capsys.readouterr().err == ""
+    files = {"train": split_file("train", 2500), "test": split_file("test", 600)}
+    validate_files("long", files, context)
+    err = capsys.readouterr().err
+    assert "validating long: records: 3102/3102" in err  # every line, the blank ones too
+    assert err.index("3102/3102") < err.index("validating long: checking across splits")

@@ -25,6 +25,7 @@ from shipwise.finetune.base import TrainRow, Tuned, TuningData
 from shipwise.finetune.lora import Encoded, LoraSettings, TrainReport, encode, train_lora
 from shipwise.locks import exclusive
 from shipwise.models.base import Generator
+from shipwise.progress import status
 from shipwise.strategies.base import SetupContext, TrainingLimits
 
 if TYPE_CHECKING:
@@ -98,14 +99,17 @@ class LoraBackend(LoraSettings):
             *([self.max_train_minutes] if self.max_train_minutes is not None else []),
         )[:24]
         folder = context.root / "adapters" / key
+        name, fingerprint = f"{base.info.name}+lora", f"{base.info.fingerprint}+{key}"
         with exclusive(folder, "training this adapter"):
             cached = (folder / REPORT_FILE).is_file()
             if cached:
-                model, summary = _load_adapter(base, folder)
+                # loaded and merged only if an answer is not cached (an unchanged re-run: never)
+                summary = _adapter_summary(folder)
+                tuned = base.with_weights(lambda: _load_adapter(base, folder), name, fingerprint)
             else:
                 model, summary = self._train(base, data, recipe, context, folder)
+                tuned = base.with_model(model, name, fingerprint)
         context.log_artifacts(folder, "adapter")
-        tuned = base.with_model(model, f"{base.info.name}+lora", f"{base.info.fingerprint}+{key}")
         return Tuned(
             generator=tuned,
             baseline=base,
@@ -182,9 +186,15 @@ def _save_adapter(
         (staging / REPORT_FILE).write_text(json.dumps(record, indent=1))
 
 
-def _load_adapter(base: LocalGenerator, folder: Path) -> tuple[Any, dict[str, float]]:
+def _adapter_summary(folder: Path) -> dict[str, float]:
+    record = json.loads((folder / REPORT_FILE).read_text())
+    return {k: float(v) for k, v in record["summary"].items()}
+
+
+def _load_adapter(base: LocalGenerator, folder: Path) -> Any:
+    """The base weights with the saved adapter merged in."""
     from peft import PeftModel
 
-    model = PeftModel.from_pretrained(base.fresh_model(), str(folder))
-    record = json.loads((folder / REPORT_FILE).read_text())
-    return model.merge_and_unload(), {k: float(v) for k, v in record["summary"].items()}
+    with status(f"Loading the adapter {folder.name}"):
+        model = PeftModel.from_pretrained(base.fresh_model(), str(folder))
+        return model.merge_and_unload()

@@ -454,7 +454,12 @@ def train_lora(
             file=sys.stderr,
             flush=True,
         )
-    _announce_training(train, settings, total, max_minutes)
+    per_token_s = (
+        _time_one_example(peft_model, train, below, pad_id, device, params)
+        if first_epoch <= settings.epochs
+        else None
+    )
+    _announce_training(train, settings, total, max_minutes, per_token_s, first_epoch)
     estimate = Estimate(report.steps, total, max_minutes)
 
     def out_of_time() -> bool:
@@ -564,19 +569,75 @@ def train_lora(
     return report
 
 
-ESTIMATE_AFTER = 3  # steps timed before the remaining time is estimated
+ESTIMATE_AFTER = 3  # steps timed before the remaining time is estimated again
+
+
+def _time_one_example(
+    model: PeftModel,
+    train: Sequence[Encoded],
+    below: FrozenBelow | None,
+    pad_id: int,
+    device: str,
+    params: Sequence[torch.Tensor],
+) -> float | None:
+    """Seconds per token of one training pass (forward and backward) over a median example.
+
+    Timed before the first epoch so the time training will take is known before it starts.
+    Nothing is learned from it: the gradients are dropped, no optimizer step is taken, and the
+    random state (dropout) is put back, so training runs exactly as it would without it.
+    """
+    import torch
+
+    middle = sorted(range(len(train)), key=lambda i: train[i].length)[len(train) // 2]
+    batch = collate([train[middle]], pad_id, device, [middle])
+    state = torch.random.get_rng_state()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    started = time.perf_counter()
+    try:
+        loss, n = answer_loss(model, batch, below)
+        (loss / n).backward()
+    finally:
+        for param in params:
+            param.grad = None
+        torch.random.set_rng_state(state)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+    spent = time.perf_counter() - started
+    return spent / batch.tokens if batch.tokens else None
 
 
 def _announce_training(
-    train: Sequence[Encoded], settings: LoraSettings, steps: int, max_minutes: float | None
+    train: Sequence[Encoded],
+    settings: LoraSettings,
+    steps: int,
+    max_minutes: float | None,
+    per_token_s: float | None = None,
+    first_epoch: int = 1,
 ) -> None:
-    """What training will do, before the first epoch: examples, tokens, steps, budget."""
+    """What training will do, before the first epoch: examples, tokens, steps, time, budget.
+
+    The time is the timed example's seconds per token over the epochs left, so it leaves out
+    the val checks and errs long: a batch of several examples runs more tokens a second.
+    """
     tokens = sum(e.length for e in train)
     budget = f"; budget {max_minutes:g} min" if max_minutes is not None else ""
     print(
         f"fine-tuning: {len(train):,} examples, {tokens:,} tokens an epoch x {settings.epochs}"
-        f" epochs = {tokens * settings.epochs:,} tokens in {steps:,} steps{budget};"
-        f" the time it will take is estimated after {ESTIMATE_AFTER} steps",
+        f" epochs = {tokens * settings.epochs:,} tokens in {steps:,} steps{budget}",
+        file=sys.stderr,
+        flush=True,
+    )
+    if per_token_s is None:
+        return
+    epochs_left = settings.epochs - first_epoch + 1
+    minutes = per_token_s * tokens * epochs_left / 60
+    over = ""
+    if max_minutes is not None and minutes > max_minutes:
+        over = f"; the {max_minutes:g}-minute budget will stop it before the end"
+    print(
+        f"fine-tuning: at most about {minutes:.1f} min for {epochs_left} epoch(s)"
+        f" ({per_token_s * 1000:.1f} ms a token, timed on one example; val checks not"
+        f" included; estimated again after {ESTIMATE_AFTER} steps){over}",
         file=sys.stderr,
         flush=True,
     )

@@ -12,7 +12,7 @@ import hashlib
 import json
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,7 @@ class LocalGenerator:
             fingerprint=weights_fingerprint(Path(path).expanduser(), gguf_file),
         )
         self._model: PreTrainedModel | None = None
+        self._loader: Callable[[], PreTrainedModel] | None = None  # other weights, on first use
         self._tokenizer: PreTrainedTokenizerBase | None = None
         self._tries: dict[tuple[tuple[str, ...], int], TokenTrie] = {}
         self._prefixes = PrefixCache()  # keys and values of shared prompt prefixes, per weights
@@ -88,7 +89,8 @@ class LocalGenerator:
         return self._model, self._tokenizer
 
     def _load(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-        return self.fresh_model(), self.tokenizer()
+        model = self._loader() if self._loader is not None else self.fresh_model()
+        return model, self.tokenizer()
 
     def tokenizer(self) -> PreTrainedTokenizerBase:
         """The tokenizer alone (data validation counts tokens without loading the weights)."""
@@ -144,13 +146,29 @@ class LocalGenerator:
 
     def with_model(self, model: PreTrainedModel, name: str, fingerprint: str) -> LocalGenerator:
         """This generator's settings and tokenizer around other weights (a fine-tuned model)."""
-        _, tokenizer = self.load()
+        clone = self._clone(name, fingerprint)
+        clone._model = model
+        return clone
+
+    def with_weights(
+        self, loader: Callable[[], PreTrainedModel], name: str, fingerprint: str
+    ) -> LocalGenerator:
+        """As :meth:`with_model`, the weights loaded by ``loader`` when first needed.
+
+        A re-run whose answers are all cached then never loads them (nor the base model).
+        """
+        clone = self._clone(name, fingerprint)
+        clone._loader = loader
+        return clone
+
+    def _clone(self, name: str, fingerprint: str) -> LocalGenerator:
         clone = LocalGenerator.__new__(LocalGenerator)
         clone.__dict__.update(self.__dict__)
         clone._info = ModelInfo(
             name=name, source=self._info.source, price=self._info.price, fingerprint=fingerprint
         )
-        clone._model, clone._tokenizer, clone._tries = model, tokenizer, {}
+        # the same tokenizer, loaded when first needed if it is not yet
+        clone._model, clone._loader, clone._tries = None, None, {}
         clone._prefixes = PrefixCache()  # other weights, other keys and values
         return clone
 
@@ -236,7 +254,7 @@ class LocalGenerator:
             model.generation_config.save_pretrained(str(staging))
 
     def render(self, prompt: Messages) -> str:
-        _, tokenizer = self.load()
+        tokenizer = self.tokenizer()
         text = tokenizer.apply_chat_template(
             [m.as_dict() for m in prompt], add_generation_prompt=True, tokenize=False
         )
@@ -286,7 +304,7 @@ class LocalGenerator:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of rendered prompts (the template already holds any special tokens)."""
-        _, tokenizer = self.load()
+        tokenizer = self.tokenizer()
         return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
     def end_token(self) -> int:
@@ -303,7 +321,7 @@ class LocalGenerator:
         """The allowed answers as tokens, tokenized as they follow the generation prompt."""
         key = (allowed, end)
         if key not in self._tries:
-            _, tokenizer = self.load()
+            tokenizer = self.tokenizer()
             encoded = tokenizer(list(allowed), add_special_tokens=False)["input_ids"]
             self._tries[key] = TokenTrie([[*ids, end] for ids in encoded])
         return self._tries[key]
