@@ -137,7 +137,7 @@ def redone(run: dict[str, Any]) -> str:
             f"re-embedded {embedded:.0f} documents ({metrics['index.chunks_embedded']:.0f} chunks)"
         )
     if "setup.adapter_cached" in params:
-        parts.append("loaded the adapter" if params["setup.adapter_cached"] == "True" else
+        parts.append("used the cached adapter" if params["setup.adapter_cached"] == "True" else
                      f"trained ({metrics.get('train/wall_s', 0):.0f} s)")  # fmt: skip
     return ", ".join(parts)
 

@@ -124,7 +124,7 @@ def _decision_page(experiment: str, newest: list[Any]) -> list[Page]:
         return []
     [run] = newest
     verdict = run.data.tags.get("mlflow.note.content", "")
-    opening = re.sub(r"[*_`#>\[\]]", "", verdict).split("\n")[0].strip()[:40]
+    opening = verdict.replace("**", "").lstrip("#> ").split("\n")[0].strip()[:40]
     return [Page("decision", f"/experiments/{experiment}/runs/{run.info.run_id}", (opening,))]
 
 
