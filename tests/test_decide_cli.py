@@ -201,3 +201,42 @@ def test_a_text_task_reports_style_rules_and_replies_from_the_runs(
     assert all(set(e["replies"]) == {"before", "styled"} for e in decision["examples"])
     markdown = (report / "decision.md").read_text()
     assert "| `no_blue` | 0.250 |" in markdown and "## Example replies" in markdown
+
+
+def test_a_text_task_decides_on_a_declared_metric(
+    tmp_path: Path, make_task: Callable[..., Path]
+) -> None:
+    """A style score chosen as the task's metric (reply_style's style_all) is one the decision
+    reads, as the runner did; an undeclared one is named with the task's own choices."""
+    from shipwise.errors import ConfigError
+    from shipwise.evaluation.aggregates import task_metric
+
+    task_root = make_task(train=6, val=2, test=4)
+    tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit", str(tmp_path / "art"))
+    rules = ({"name": "no_blue", "kind": "banned", "phrases": ["blue"]},)
+    output = OutputSpec(metrics=("style", "rouge_l"), style=rules)
+    spec = TaskSpec("fruit", str(task_root), "Name the colour.", "style_all", output)
+    run(
+        RunSpec(
+            task=load_task(spec),
+            strategy=Arm("styled", "prompt", 2, True),
+            generator=FakeGenerator(responder=answers({"apple"}), name="styled"),
+            embedder_factory=HashingEmbedder,
+            settings=GenerationSettings(max_new_tokens=4),
+            tracking=tracking,
+            root=tmp_path / ".shipwise",
+            run_name="styled",
+            params={"task.metric": "style_all"},
+        )
+    )
+    study = {"task_root": task_root, "root": tmp_path}
+    declared = "+task.output.style=[{name:no_blue,kind:banned,phrases:[blue]}]"
+    extra = ("task.metric=style_all", "+task.output.metrics=[style,rouge_l]", declared)
+    assert main(overrides(study, *extra)) == 0
+    (report,) = (tmp_path / ".shipwise" / "decisions").glob("*")
+    decision = json.loads((report / "decision.json").read_text())
+    [arm] = decision["arms"]
+    assert decision["metric"] == "style_all" and arm["mean"] == pytest.approx(0.25)
+    assert task_metric(output, "style.no_blue").name == "style.no_blue"
+    with pytest.raises(ConfigError, match=r"rouge_l, style_pass, style_all, style\.no_blue"):
+        task_metric(output, "judge")

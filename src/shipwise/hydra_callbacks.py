@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,14 @@ class StudyTable(Callback):
                 refreshes_per_month=float(decision.get("refreshes_per_month", 0) or 0),
             )
         )
-        self._decide(config)
+        decided = self._decide(config)
         if self.failures:
             raise SystemExit(f"{len(self.failures)} of the study's runs failed (see above)")
+        if not decided:
+            raise SystemExit(
+                "the runs finished and are kept, but no decision was made (see above);"
+                " fix that, then: shipwise-decide task=" + str(config.task.name)
+            )
 
     def _collect(self, sweep_dir: Path) -> None:
         for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: p.parent.name):
@@ -64,8 +70,11 @@ class StudyTable(Callback):
         else:
             self.results.append(value)
 
-    def _decide(self, config: DictConfig) -> None:
-        """The ship decision over this sweep's runs of the configured task."""
+    def _decide(self, config: DictConfig) -> bool:
+        """The ship decision over this sweep's runs of the configured task; False if it failed.
+
+        A sweep with no test runs of the task (a tuning sweep on val) has nothing to decide.
+        """
         from omegaconf import OmegaConf
 
         from shipwise.errors import ShipwiseError
@@ -78,7 +87,7 @@ class StudyTable(Callback):
         for other in others:
             print(f"decide on {other} with: shipwise-decide task={other}")
         if not run_ids:
-            return
+            return True
         tree = OmegaConf.to_container(config, resolve=False)
         assert isinstance(tree, dict)
         tree.pop("hydra", None)
@@ -86,4 +95,6 @@ class StudyTable(Callback):
         try:
             run_decision(plain, run_ids)  # type: ignore[arg-type]
         except ShipwiseError as exc:
-            print(f"shipwise: no decision: {exc.render()}")
+            print(f"shipwise: no decision: {exc.render()}", file=sys.stderr)
+            return False
+        return True

@@ -38,7 +38,7 @@ def decision_config(plain: Mapping[str, Any]) -> DecisionConfig:
 def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None) -> Path:
     """Decide from MLflow runs, write and log the report; returns the report folder."""
     from shipwise.decision import decide
-    from shipwise.evaluation.aggregates import metric_for
+    from shipwise.evaluation.aggregates import task_metric
     from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
     from shipwise.report import decision_table, print_table, write_decision_report
     from shipwise.tasks.task import load_task_config
@@ -54,7 +54,7 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
             fix=f"run the study first: shipwise -m task={task.name}",
         )
     output = task.spec.output
-    metric = metric_for(task.spec.metric, output.kind, output.labels, output.fields)
+    metric = task_metric(output, task.spec.metric)
     current = task.fingerprints()
     rules = [rule.name for rule in output.style]
     evidence = [evidence_from_run(tracking, run, metric, current, rules) for run in runs]

@@ -125,6 +125,40 @@ class MacroF1:
 CORPUS_COLUMNS = ("label.predicted", "label.gold", "slot.hits", "slot.predicted", "slot.gold")
 
 
+def declared_text_metrics(chosen: Sequence[str], style: Sequence[object]) -> list[str]:
+    """What a text task's ``output.metrics`` add to exact match and token F1: the scores it
+    names, each style rule with the pass rate and all-pass score, the judge's two."""
+    from shipwise.evaluation.style import style_metric_names
+
+    names = [m for m in chosen if m not in ("style", "judge")]
+    if "style" in chosen:
+        names += style_metric_names(style)  # type: ignore[arg-type]
+    if "judge" in chosen:
+        names += ["judge", "judge_pairwise"]
+    return names
+
+
+def task_metric(output: object, name: str) -> Metric:
+    """The metric called ``name`` for a task's output spec, its declared text metrics included.
+
+    A free-text score (similarity, a style rule, the judge's) is a per-example mean.
+    """
+    kind = str(getattr(output, "kind", ""))
+    fields = getattr(output, "fields", None)
+    if kind == "text" and name not in metric_names(kind, fields):
+        declared = declared_text_metrics(
+            list(getattr(output, "metrics", ())), list(getattr(output, "style", ()))
+        )
+        if name in declared:
+            return Mean(name)
+        raise ConfigError(
+            f"metric {name!r} is not available for {kind} outputs",
+            where="task.metric",
+            fix=f"use one of {', '.join([*metric_names(kind, fields), *declared])}",
+        )
+    return metric_for(name, kind, getattr(output, "labels", None), fields)
+
+
 def metric_for(
     name: str, kind: str, labels: Sequence[str] | None, fields: Mapping[str, object] | None
 ) -> Metric:

@@ -155,14 +155,9 @@ def check_task_metrics(spec: Any) -> None:
 
 def _text_metric_names(output: Any) -> list[str]:
     """What a text task's declared metrics add: the scores, each style rule, the judge's."""
-    from shipwise.evaluation.style import style_metric_names
+    from shipwise.evaluation.aggregates import declared_text_metrics
 
-    names = [m for m in output.metrics if m not in ("style", "judge")]
-    if "style" in output.metrics:
-        names += style_metric_names(output.style)
-    if "judge" in output.metrics:
-        names += ["judge", "judge_pairwise"]
-    return names
+    return declared_text_metrics(list(output.metrics), list(output.style))
 
 
 def _known_keys(values: Mapping[str, Any], known: Sequence[str], group: str) -> None:
