@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from shipwise.errors import ConfigError
 from shipwise.evaluation.metrics import metric_names
+
+if TYPE_CHECKING:
+    from shipwise.evaluation.style import StyleRule
+    from shipwise.tasks.task import OutputSpec
 
 
 class Metric(Protocol):
@@ -125,30 +129,27 @@ class MacroF1:
 CORPUS_COLUMNS = ("label.predicted", "label.gold", "slot.hits", "slot.predicted", "slot.gold")
 
 
-def declared_text_metrics(chosen: Sequence[str], style: Sequence[object]) -> list[str]:
+def declared_text_metrics(chosen: Sequence[str], style: Sequence[StyleRule]) -> list[str]:
     """What a text task's ``output.metrics`` add to exact match and token F1: the scores it
     names, each style rule with the pass rate and all-pass score, the judge's two."""
     from shipwise.evaluation.style import style_metric_names
 
     names = [m for m in chosen if m not in ("style", "judge")]
     if "style" in chosen:
-        names += style_metric_names(style)  # type: ignore[arg-type]
+        names += style_metric_names(style)
     if "judge" in chosen:
         names += ["judge", "judge_pairwise"]
     return names
 
 
-def task_metric(output: object, name: str) -> Metric:
+def task_metric(output: OutputSpec, name: str) -> Metric:
     """The metric called ``name`` for a task's output spec, its declared text metrics included.
 
     A free-text score (similarity, a style rule, the judge's) is a per-example mean.
     """
-    kind = str(getattr(output, "kind", ""))
-    fields = getattr(output, "fields", None)
+    kind, fields = output.kind, output.fields
     if kind == "text" and name not in metric_names(kind, fields):
-        declared = declared_text_metrics(
-            list(getattr(output, "metrics", ())), list(getattr(output, "style", ()))
-        )
+        declared = declared_text_metrics(output.metrics, output.style)
         if name in declared:
             return Mean(name)
         raise ConfigError(
@@ -156,7 +157,7 @@ def task_metric(output: object, name: str) -> Metric:
             where="task.metric",
             fix=f"use one of {', '.join([*metric_names(kind, fields), *declared])}",
         )
-    return metric_for(name, kind, getattr(output, "labels", None), fields)
+    return metric_for(name, kind, output.labels, fields)
 
 
 def metric_for(

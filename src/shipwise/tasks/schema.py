@@ -135,6 +135,7 @@ def check_task_values(values: Mapping[str, Any], where: str = "task") -> None:
 
 def check_task_metrics(spec: Any) -> None:
     """The task's ``metric`` and ``regression_metric`` exist for its kind of output."""
+    from shipwise.evaluation.aggregates import declared_text_metrics
     from shipwise.evaluation.metrics import metric_names
 
     output = spec.output
@@ -144,20 +145,13 @@ def check_task_metrics(spec: Any) -> None:
     ):
         names = metric_names(kind, fields)
         if key == "metric" and kind == "text":
-            names += _text_metric_names(output)
+            names += declared_text_metrics(output.metrics, output.style)
         if getattr(spec, key) not in names:
             raise ConfigError(
                 f"metric {getattr(spec, key)!r} is not available for {kind} outputs",
                 where=f"task.{key}",
                 fix=f"use one of {', '.join(names)}",
             )
-
-
-def _text_metric_names(output: Any) -> list[str]:
-    """What a text task's declared metrics add: the scores, each style rule, the judge's."""
-    from shipwise.evaluation.aggregates import declared_text_metrics
-
-    return declared_text_metrics(list(output.metrics), list(output.style))
 
 
 def _known_keys(values: Mapping[str, Any], known: Sequence[str], group: str) -> None:
