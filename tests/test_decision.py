@@ -414,6 +414,13 @@ def test_mismatched_ids_metrics_and_settings_are_refused() -> None:
 # --- caveats and determinism -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("score", "how"), [(0.69, "some"), (0.3, "most"), (0.0, "all")])
+def test_the_forgetting_caveat_says_how_much_was_forgotten(score: float, how: str) -> None:
+    tuned = arm("tuned", MIXED, regression_score=score, regression_baseline=0.7)
+    caveats = decide([tuned], DecisionConfig(resamples=200, seed=7), "t", ACC).caveats
+    assert any(c.startswith(f"tuned forgot {how} of what") for c in caveats), caveats
+
+
 def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_arms() -> None:
     prompt = arm("prompt", MIXED, stale=True, redteam_pass_rate=0.9)
     tuned = arm(
@@ -428,7 +435,7 @@ def test_caveats_name_stale_arms_warnings_forgetting_redteam_and_missing_arms() 
     caveats = decide([prompt, tuned], study, "t", ACC).caveats
     assert any(c.startswith("prompt is stale") for c in caveats)
     assert "tuned: 3 test items also appear in the training file" in caveats
-    assert any("tuned forgot" in c and "from 0.700 to 0.580 (−0.120)" in c for c in caveats)
+    assert any("tuned forgot some" in c and "from 0.700 to 0.580 (−0.120)" in c for c in caveats)
     assert "Red-team failures: pass rates are prompt 90.0%." in caveats
     assert "No rag arm was run." in caveats
     assert not any("finetune arm" in c or "prompt arm" in c for c in caveats)

@@ -69,6 +69,7 @@ def test_a_table_imported_in_a_folder_runs_validates_and_decides_there(
     rag, prompt = arms["rag"], arms["prompt"]
     assert rag["params"]["strategy.retrieval.top_k"] == "1"  # the arm-specific override applied
     assert "arms.retrieval.top_k=1" in rag["name"] and "arms." not in prompt["name"]
+    assert "task=" not in prompt["name"]  # task=trips names the experiment, not each run again
     assert "test/retrieval.recall_at_1" in rag["metrics"]  # records link their documents
     assert prompt["metrics"]["redteam/n"] == 2  # the generated red-team split was scored
     assert "generated" in prompt["tags"]["split_source.redteam"]

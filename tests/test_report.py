@@ -476,3 +476,14 @@ def test_a_label_task_report_has_neither_section(tmp_path: Path) -> None:
     # the same text arms decided as a task whose answers are not free text: no examples
     markdown, loaded = _text_report(tmp_path / "label", free_text=False)
     assert "## Example replies" not in markdown and loaded["examples"] == []
+
+
+def test_json_answers_show_without_their_null_fields(tmp_path: Path) -> None:
+    decision, evidence = _study()
+    nulls, fresno = '{"from": null, "to": null}', '{"from": null, "to": "Fresno"}'
+    shares = (AnswerShare(nulls, 0.6), AnswerShare(fresno, 0.4))
+    decision = dataclasses.replace(decision, reference_answers=shares)
+    markdown = write_decision_report(decision, evidence, tmp_path)["markdown"].read_text()
+    row = next(line for line in markdown.splitlines() if line.startswith("| *references*"))
+    assert "`{}` 60%" in row and '`{"to": "Fresno"}` 40%' in row, row
+    assert "JSON without its null fields" in markdown

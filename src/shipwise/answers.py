@@ -50,5 +50,21 @@ def collapsed(
     return None
 
 
+def shown(answer: str) -> str:
+    """An answer as a report shows it: a JSON object without its null fields.
+
+    Answers that differ in one field of many then differ in their first characters too, so
+    a clipped table cell still tells them apart; an object of nulls only reads ``{}``.
+    """
+    parsed = parse_json_object(answer) if answer.lstrip().startswith("{") else None
+    if parsed is None:
+        return answer
+    return json.dumps({k: v for k, v in parsed.items() if v is not None}, ensure_ascii=False)
+
+
+def is_json_object(answer: str) -> bool:
+    return answer.lstrip().startswith("{") and parse_json_object(answer) is not None
+
+
 def shares_line(shares: Sequence[AnswerShare]) -> str:
-    return ", ".join(f"{s.answer!r} {s.share:.0%}" for s in shares)
+    return ", ".join(f"{shown(s.answer)!r} {s.share:.0%}" for s in shares)

@@ -153,7 +153,9 @@ def check_before_work(cfg: DictConfig) -> None:
 def _run_name(cfg: DictConfig) -> str:
     from hydra.core.hydra_config import HydraConfig
 
-    ignored = ("paths.", "tracking.", "hydra.", "hydra/", "study.")
+    ignored: tuple[str, ...] = ("paths.", "tracking.", "hydra.", "hydra/", "study.")
+    if str(cfg.tracking.get("experiment")) == str(cfg.task.name):
+        ignored += ("task=",)  # the experiment already names the task
     # a key given twice (a script's default, then the user's) takes its last value, as in Hydra
     from shipwise.arm_settings import applies
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipwise.answers import is_json_object, shown
 from shipwise.decision_types import (
     AnswerShare,
     ArmEvidence,
@@ -310,7 +311,9 @@ def _answers(decision: Decision) -> list[str]:
     """Each arm's most frequent answers beside the references': a collapse shows at once."""
     if not decision.reference_answers and not any(a.top_answers for a in decision.arms):
         return ["No answers were recorded."]
-    rows = ["| | most frequent answers (share of the test split) |", "|---|---|"]
+    every = [*decision.reference_answers, *(s for a in decision.arms for s in a.top_answers)]
+    note = "; JSON without its null fields" if any(is_json_object(s.answer) for s in every) else ""
+    rows = [f"| | most frequent answers (share of the test split{note}) |", "|---|---|"]
     rows.append(f"| *references* | {_cell(_shares(decision.reference_answers))} |")
     for arm in decision.arms:
         mark = " (collapsed)" if arm.collapsed else ""
@@ -393,7 +396,7 @@ def _verbatim(text: str, longest: int = LONGEST) -> str:
 
 
 def _shares(shares: Sequence[AnswerShare]) -> str:
-    return "; ".join(f"`{_clip(s.answer)}` {s.share:.0%}" for s in shares) or "-"
+    return "; ".join(f"`{_clip(shown(s.answer))}` {s.share:.0%}" for s in shares) or "-"
 
 
 def _clip(text: str, size: int = 40) -> str:

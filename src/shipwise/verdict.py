@@ -166,9 +166,11 @@ def caveats(
             )
         base, score = e.regression_baseline, e.regression_score
         if base is not None and score is not None and score < base:
+            how = "all" if score <= 0 else "most" if score < base / 2 else "some"
             out.append(
-                f"{e.name} forgot some of what the base model knew: its regression score "
-                f"fell from {num(base)} to {num(score)} ({signed(score - base)})."
+                f"{e.name} forgot {how} of what the base model knew: its regression score "
+                f"fell from {num(base)} to {num(score)} ({signed(score - base)}). That matters"
+                " if it must also answer requests outside this task."
             )
     if not any(not v.shippable for v in arms):
         out.append(

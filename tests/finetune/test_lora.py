@@ -174,22 +174,23 @@ def test_without_a_budget_training_runs_every_epoch_and_estimates_the_time(
     report = train_lora(tiny_llama(), examples, [], LoraSettings(epochs=2, batch_size=2), pad_id=0)
     assert not report.stopped_by_budget and len(report.epochs) == 2 and report.steps == 8
     err = capsys.readouterr().err
-    up_front = err.index("fine-tuning: about")  # timed on one example, before any step
+    up_front = err.index("fine-tuning: about")  # timed on one batch, before any step
     assert up_front < err.index("min to go") and "for 2 epoch(s)" in err
 
 
-def test_timing_one_example_before_training_learns_nothing() -> None:
+@pytest.mark.parametrize("batch_size", [1, 3, 8])
+def test_timing_one_batch_before_training_learns_nothing(batch_size: int) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from shipwise.finetune.lora import _time_one_example
+    from shipwise.finetune.lora import _time_one_batch
 
     examples = [Encoded(str(i), (1, 2, 3 + i), (7 + i, 0)) for i in range(5)]
     model = get_peft_model(tiny_llama(), LoraConfig(r=4, target_modules=["q_proj", "v_proj"]))
     params = [p for p in model.parameters() if p.requires_grad]
     before = [p.detach().clone() for p in params]
     state = torch.random.get_rng_state()
-    per_token = _time_one_example(model, examples, None, 0, "cpu", params)
+    per_token = _time_one_batch(model, examples, None, 0, "cpu", params, batch_size)
     assert per_token is not None and per_token > 0
     assert all(p.grad is None for p in params)  # no gradient left to leak into step one
     assert all(torch.equal(a, b.detach()) for a, b in zip(before, params, strict=True))

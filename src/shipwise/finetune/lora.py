@@ -455,7 +455,7 @@ def train_lora(
             flush=True,
         )
     per_token_s = (
-        _time_one_example(peft_model, train, below, pad_id, device, params)
+        _time_one_batch(peft_model, train, below, pad_id, device, params, settings.batch_size)
         if first_epoch <= settings.epochs
         else None
     )
@@ -572,24 +572,30 @@ def train_lora(
 ESTIMATE_AFTER = 3  # steps timed before the remaining time is estimated again
 
 
-def _time_one_example(
+def _time_one_batch(
     model: PeftModel,
     train: Sequence[Encoded],
     below: FrozenBelow | None,
     pad_id: int,
     device: str,
     params: Sequence[torch.Tensor],
+    batch_size: int,
 ) -> float | None:
-    """Seconds per token of one training pass (forward and backward) over a median example.
+    """Seconds per token of one training pass (forward and backward) over a median batch.
 
     Timed before the first epoch so the time training will take is known before it starts.
-    Nothing is learned from it: the gradients are dropped, no optimizer step is taken, and the
-    random state (dropout) is put back, so training runs exactly as it would without it.
+    The batch is ``batch_size`` examples of about the median length, as training batches them:
+    one short example alone costs several times more a token than a full batch does (DSTC8
+    turns of 43 tokens: 10.7 ms a token alone, 3.8 ms in training). Nothing is learned from
+    it: the gradients are dropped, no optimizer step is taken, and the random state (dropout)
+    is put back, so training runs exactly as it would without it.
     """
     import torch
 
-    middle = sorted(range(len(train)), key=lambda i: train[i].length)[len(train) // 2]
-    batch = collate([train[middle]], pad_id, device, [middle])
+    by_length = sorted(range(len(train)), key=lambda i: train[i].length)
+    first = max(0, min(len(train) // 2 - batch_size // 2, len(train) - batch_size))
+    middle = by_length[first : first + batch_size]
+    batch = collate([train[i] for i in middle], pad_id, device, middle)
     state = torch.random.get_rng_state()
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     started = time.perf_counter()
@@ -616,7 +622,7 @@ def _announce_training(
 ) -> None:
     """What training will do, before the first epoch: examples, tokens, steps, time, budget.
 
-    The time is the timed example's seconds per token over the epochs left: a first figure,
+    The time is the timed batch's seconds per token over the epochs left: a first figure,
     without the val checks, that the measured steps replace after a few (``reply_style`` on a
     2-core CPU: 4.7 minutes up front, 4.9 after three steps).
     """
@@ -637,7 +643,7 @@ def _announce_training(
         over = f"; the {max_minutes:g}-minute budget will stop it before the end"
     print(
         f"fine-tuning: about {minutes:.1f} min for {epochs_left} epoch(s)"
-        f" ({per_token_s * 1000:.1f} ms a token, timed on one example; val checks not"
+        f" ({per_token_s * 1000:.1f} ms a token, timed on one batch; val checks not"
         f" included; estimated again after {ESTIMATE_AFTER} steps){over}",
         file=sys.stderr,
         flush=True,
