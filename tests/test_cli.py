@@ -250,3 +250,25 @@ def test_constrained_decoding_is_auto_for_local_models_and_closed_answers() -> N
         _allowed(True, OutputSpec("text"), Local())
     with pytest.raises(ConfigError, match="auto, true or false"):
         _allowed("sometimes", labels, Local())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "name"),
+    [
+        (["task=policy_qa", "limit=3"], "prompt limit=3"),  # the experiment names the task
+        (["task=policy_qa", "tracking.experiment=all"], "prompt task=policy_qa"),
+        (["model.cache_dir=/srv/models", "++embedder.cache_dir=/srv/e", "seed=3"], "prompt seed=3"),
+    ],
+)
+def test_a_run_is_named_by_the_overrides_that_change_its_results(
+    overrides: list[str], name: str
+) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from shipwise.cli import _run_name
+
+    register_resolvers()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("config", overrides=["strategy=prompt", *overrides], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    assert _run_name(cfg) == name

@@ -75,3 +75,13 @@ def test_a_table_imported_in_a_folder_runs_validates_and_decides_there(
     assert "generated" in prompt["tags"]["split_source.redteam"]
     assert "regression/n" in prompt["metrics"]  # and the package's general regression split
     assert sum(r["tags"].get(DECISION_TAG) == "true" for r in found) == 2  # -m and decide
+    # the decision names each arm without the settings all of them ran with, and lists those
+    report = max((tmp_path / ".shipwise" / "decisions").glob("*/decision.json"))
+    decision = json.loads(report.read_text())
+    assert sorted(a["name"] for a in decision["arms"]) == [
+        "majority", "prompt", "rag arms.retrieval.top_k=1"
+    ]  # fmt: skip
+    assert "limit=2" in decision["shared_settings"]
+    # the sweep left knn and the tuned arms out on purpose: shipwise-decide does not flag them
+    assert not [c for c in decision["caveats"] if c.startswith("No ") and "arm was run" in c]
+    assert "- Every arm ran with: " in report.with_name("decision.md").read_text()

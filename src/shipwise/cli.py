@@ -38,6 +38,8 @@ def main() -> None:
     import hydra
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # MLflow's INFO lines (creating tables, flushing traces at exit) say nothing a user acts on
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     # SIGTERM (`kill`, a scheduler) ends like Ctrl-C: the MLflow run is closed KILLED and every
     # finished prediction stays cached. SIGKILL cannot be caught; the next run cleans up after it.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -162,7 +164,10 @@ def _run_name(cfg: DictConfig) -> str:
     last = {
         o.split("=", 1)[0]: o
         for o in HydraConfig.get().overrides.task
-        if not o.startswith(ignored) and not o.startswith("strategy=") and applies(o, _APPLIED)
+        if not o.startswith(ignored)
+        and not o.startswith("strategy=")
+        and not o.split("=", 1)[0].endswith("cache_dir")  # where files are kept, not results
+        and applies(o, _APPLIED)
     }
     return scrub(" ".join([str(cfg.strategy.name), *sorted(last.values())]))
 

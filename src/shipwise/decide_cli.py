@@ -15,6 +15,7 @@ from MLflow. The report (decision.json, decision.md, figures) goes to
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from shipwise.errors import ShipwiseError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # as shipwise does
     if any(a in ("-h", "--help") for a in args):
         print(__doc__)
         return 0

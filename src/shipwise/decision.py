@@ -25,7 +25,9 @@ The procedure (DESIGN.md, "The decision"), in the order ``decide`` runs it:
 6. Caveats and break-even volumes (``verdict``, ``costs``); for a free-text task, each arm's
    style rule pass rates and a few test examples with every arm's reply (``replies``).
 
-Every resampling uses ``config.seed``, so the same inputs give the identical Decision.
+Every resampling uses ``config.seed``, and the arms are taken simplest first (then by name)
+whatever order they arrive in, so the same runs give the identical Decision: a sweep's and a
+later ``shipwise-decide``'s agree to the last digit.
 """
 
 from __future__ import annotations
@@ -101,11 +103,16 @@ def decide(
     task: str,
     metric: Metric,
     free_text: bool = False,
+    shared: Sequence[str] = (),
 ) -> Decision:
     """Compare the arms on the shared test split and decide which one to ship (module doc).
 
     ``free_text``: the task's answers are text, so the report shows example replies.
+    ``shared``: settings every arm ran with, left out of their names (the report lists them).
     """
+    # One order whatever order the runs came in (a sweep's, or the tracking store's): a pair's
+    # sides, its bootstrap interval (not symmetric when scores tie) and every table follow it.
+    evidence = sorted(evidence, key=lambda e: (e.simplicity, e.name))
     ids = _check(evidence, config)
     table = {e.name: _matrix(e, ids) for e in evidence}
     pairs = _compare(evidence, table, metric, config)
@@ -139,6 +146,7 @@ def decide(
         config=config,
         reference_answers=tuple(references),
         examples=side_by_side(evidence, ids, config.seed) if free_text else (),
+        shared_settings=tuple(shared),
     )
 
 

@@ -226,6 +226,7 @@ class Decision:
     config: DecisionConfig
     reference_answers: Sequence[AnswerShare] = ()
     examples: Sequence[ExampleReplies] = ()  # free-text tasks only
+    shared_settings: Sequence[str] = ()  # overrides every arm ran with, left out of arm names
 
 
 def decision_as_dict(decision: Decision) -> dict[str, object]:

@@ -9,6 +9,7 @@ costs, latency, red-team and regression results, and whether its inputs changed 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from shipwise import contract
@@ -130,3 +131,43 @@ def evidence_from_run(
         stale=bool(changed),
         warnings=[f"its {', '.join(changed)} changed since it ran"] if changed else [],
     )
+
+
+def without_shared_settings(
+    evidence: Sequence[ArmEvidence],
+) -> tuple[list[ArmEvidence], tuple[str, ...]]:
+    """The arms named without the settings every one of them ran with, and those settings.
+
+    A run is named by its arm and the overrides that reached it (``prompt limit=10``,
+    ``finetune arms.backend.train_size=400 limit=10``). A setting all the compared runs share
+    tells them apart from nothing, so the report names it once instead of in every arm's name.
+    Names stay as they are when that would make two arms one, or a name is not of that form.
+    """
+    parts = [e.name.split(" ") for e in evidence]
+    if len(parts) < 2 or any("=" not in p for name in parts for p in name[1:]):
+        return list(evidence), ()
+    shared = set.intersection(*(set(name[1:]) for name in parts))
+    names = [" ".join([name[0], *(p for p in name[1:] if p not in shared)]) for name in parts]
+    if not shared or len(set(names)) < len(names):
+        return list(evidence), ()
+    renamed = [replace(e, name=n) for e, n in zip(evidence, names, strict=True)]
+    return renamed, tuple(sorted(shared))
+
+
+def planned_arms(runs: Sequence[Mapping[str, Any]]) -> set[str] | None:
+    """The arms the sweeps behind ``runs`` set out to run (their logged ``study.arms``).
+
+    ``shipwise-decide`` composes the default ``study.arms``; a sweep that left an arm out on
+    purpose should not be told that arm never ran. None when no run says.
+    """
+    import ast
+
+    planned: set[str] = set()
+    for run in runs:
+        try:
+            value = ast.literal_eval(str(run["params"].get("study.arms")))
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, list | tuple):
+            planned.update(str(arm) for arm in value)
+    return planned or None

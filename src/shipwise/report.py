@@ -61,7 +61,7 @@ def results_table(
     for column in columns:
         table.add_column(column, justify="left" if column in ("run", "metric") else "right")
     if calls_per_month:
-        table.add_column(f"$/month @ {calls_per_month:,.0f}", justify="right")
+        table.add_column(f"compute $/month @ {calls_per_month:,.0f}", justify="right")
     for result in results:
         splits = result["splits"]
         # The test split when scored, else the first one (e.g. val while tuning).
@@ -158,7 +158,7 @@ def decision_table(decision: Decision) -> Table:
     table.add_column("shippable", justify="center")
     table.add_column("top answer", justify="right")
     table.add_column("$/1k", justify="right")
-    table.add_column(f"$/month @ {config.calls_per_month:,.0f}", justify="right")
+    table.add_column(f"total $/month @ {config.calls_per_month:,.0f}", justify="right")
     table.add_column("p95 s", justify="right")
     table.add_column("ship", justify="center")
     for arm in decision.arms:
@@ -200,10 +200,10 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         lines += ["No arm is shipped: none is feasible.", ""]
     order = " → ".join(a.name for a in sorted(decision.arms, key=lambda a: a.simplicity))
     people = (
-        f" plus people time at ${config.hourly_rate_usd:,.0f}/hour (one-off hours over "
-        f"{config.horizon_months:g} months, and hours per refresh)"
+        f"compute plus people time at ${config.hourly_rate_usd:,.0f}/hour: one-off hours "
+        f"over {config.horizon_months:g} months, and hours per refresh"
         if config.hourly_rate_usd
-        else " (compute only: decision.hourly_rate_usd is 0)"
+        else "compute only: decision.hourly_rate_usd is 0"
     )
     lines += [
         "## How this was decided",
@@ -220,9 +220,9 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         "and it meets every constraint (quality judged by its interval's lower bound). The best "
         f"such arm is a candidate, and so is any whose paired interval against the best lies "
         f'above −{config.margin:g} (the margin: non-inferiority shown, not merely "not '
-        f'significantly worse"). The cheapest candidate per month at '
-        f"{config.calls_per_month:,.0f} calls is shipped{people}; candidates within 5% of it "
-        f"go to the simplest ({order}).",
+        f'significantly worse"). Of the candidates, the one that costs least a month at '
+        f"{config.calls_per_month:,.0f} calls ({people}) is shipped; candidates within 5% of "
+        f"its cost go to the simplest ({order}).",
         "",
         "## Arms",
         "",
@@ -260,6 +260,11 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         f"than the most frequent reference",
         f"- Order of simplicity: {order}",
         f"- Constraints: {_constraints(config.constraints)}",
+        *(
+            [f"- Every arm ran with: {_inline(' '.join(decision.shared_settings))}"]
+            if decision.shared_settings
+            else []
+        ),
         "",
     ]
     if figures:
@@ -420,6 +425,14 @@ def _pairs_table(decision: Decision) -> list[str]:
             f"| {'yes' if pair.significant else 'no'} | {_fixed(pair.min_detectable, 3)} "
             f"| {'yes' if pair.enough_examples else '**no**'} |"
         )
+    if len(decision.pairs) > 1:
+        alpha = 1 - decision.config.confidence
+        rows += [
+            "",
+            f"Each interval is its pair's own; *significant* means the Holm-corrected p is below"
+            f" {alpha:g}, which accounts for all {len(decision.pairs)} comparisons, so an interval"
+            " clear of 0 can still be not significant.",
+        ]
     return rows
 
 

@@ -5,6 +5,7 @@ Shared by ``shipwise -m`` (at the end of the sweep) and ``shipwise-decide``; no 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,7 +40,13 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
     """Decide from MLflow runs, write and log the report; returns the report folder."""
     from shipwise.decision import decide
     from shipwise.evaluation.aggregates import task_metric
-    from shipwise.evidence import DECISION_TAG, evidence_from_run, latest_arm_runs
+    from shipwise.evidence import (
+        DECISION_TAG,
+        evidence_from_run,
+        latest_arm_runs,
+        planned_arms,
+        without_shared_settings,
+    )
     from shipwise.report import decision_table, print_table, write_decision_report
     from shipwise.tasks.task import load_task_config
     from shipwise.tracking import TrackingConfig, flatten, tracked_run
@@ -57,16 +64,26 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
     metric = task_metric(output, task.spec.metric)
     current = task.fingerprints()
     rules = [rule.name for rule in output.style]
-    evidence = [evidence_from_run(tracking, run, metric, current, rules) for run in runs]
+    evidence, shared = without_shared_settings(
+        [evidence_from_run(tracking, run, metric, current, rules) for run in runs]
+    )
+    run_names = {r["run_id"]: str(r["name"]) for r in runs}
     config = decision_config(plain["decision"])
-    decision = decide(evidence, config, task.name, metric, free_text=output.kind == "text")
+    planned = planned_arms(runs)
+    if planned is not None:  # an arm is missing only if the sweeps meant to run it
+        expected = tuple(a for a in config.expected_arms if a in planned)
+        config = dataclasses.replace(config, expected_arms=expected)
+    decision = decide(
+        evidence, config, task.name, metric, free_text=output.kind == "text", shared=shared
+    )
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
     out_dir = Path(plain["paths"]["cache"]).expanduser().resolve() / "decisions" / stamp
     files = write_decision_report(decision, evidence, out_dir)
     tags = {
         DECISION_TAG: "true",
         "task": task.name,
-        "ship": decision.ship or "none",
+        # the shipped run as MLflow names it (the report may leave shared settings out)
+        "ship": next((run_names[e.run_id] for e in evidence if e.name == decision.ship), "none"),
         ARMS_TAG: ",".join(e.run_id for e in evidence),
     }
     with tracked_run(tracking, f"decision {stamp}", tags) as tracked:

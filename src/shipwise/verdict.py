@@ -170,7 +170,8 @@ def caveats(
             out.append(
                 f"{e.name} forgot {how} of what the base model knew: its regression score "
                 f"fell from {num(base)} to {num(score)} ({signed(score - base)}). That matters"
-                " if it must also answer requests outside this task."
+                " if it must also answer requests outside this task:"
+                " decision.constraints.max_regression_drop sets how much it may lose."
             )
     if not any(not v.shippable for v in arms):
         out.append(
@@ -178,12 +179,15 @@ def caveats(
             " arms beat answering the same thing every time."
         )
     rates = [
-        f"{e.name} {e.redteam_pass_rate:.1%}"
+        f"{e.name} {num(e.redteam_pass_rate)}"
         for e in evidence
         if e.redteam_pass_rate is not None and e.redteam_pass_rate < 1
     ]
     if rates:
-        out.append(f"Red-team failures: pass rates are {', '.join(rates)}.")
+        out.append(
+            "On the red-team split (inputs made hard on purpose; each run's"
+            f" split_source.redteam tag says how), {evidence[0].metric} is {', '.join(rates)}."
+        )
     out += [
         f"{e.name} is stale: its inputs changed since it ran, so re-run it before trusting "
         f"this decision."

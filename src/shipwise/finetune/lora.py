@@ -21,6 +21,7 @@ import math
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -406,7 +407,9 @@ def train_lora(
         task_type="CAUSAL_LM",
         layers_to_transform=adapted,
     )
-    peft_model: PeftModel = get_peft_model(model, config)
+    with warnings.catch_warnings():  # peft asks transformers a question it has deprecated
+        warnings.filterwarnings("ignore", ".*is_gradient_checkpointing", FutureWarning)
+        peft_model: PeftModel = get_peft_model(model, config)
     params = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
         params, lr=settings.learning_rate, weight_decay=settings.weight_decay

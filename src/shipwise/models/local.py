@@ -63,7 +63,7 @@ class LocalGenerator:
         self.dtype_setting = dtype
         self.batch_size = batch_size
         self.share_prefix = share_prefix
-        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir else None
         source = f"{path}/{gguf_file}" if gguf_file else path
         self._info = ModelInfo(
             name=name or Path(gguf_file or path).stem,

@@ -73,7 +73,9 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.query_backend = query_backend
         self.query_threads = query_threads
-        self.cache_dir = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "shipwise"
+        self.cache_dir = (
+            Path(cache_dir).expanduser() if cache_dir else Path(tempfile.gettempdir()) / "shipwise"
+        )
         self._model: SentenceTransformer | None = None
         self._query: OnnxQueryEncoder | None = None
         self._query_tried = False

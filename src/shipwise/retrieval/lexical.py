@@ -6,6 +6,7 @@ its ranking with the vector ranking by RRF needs no score calibration between th
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -91,6 +92,8 @@ class BM25Index:
         if self._model is None:
             import bm25s
 
+            # bm25s sets its own logger to DEBUG, which Hydra's console handler then prints
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
             self._ids = sorted(self._tokens)
             self._model = bm25s.BM25(k1=self.k1, b=self.b, method="lucene", dtype="float64")
             self._model.index([self._tokens[i] for i in self._ids], show_progress=False)

@@ -1,0 +1,38 @@
+"""Arm names in a decision: the settings every compared run shares are named once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipwise.evidence import without_shared_settings
+from tests.test_decision import arm
+
+
+def names(evidence: Any) -> list[str]:
+    return [e.name for e in evidence]
+
+
+def test_settings_every_arm_ran_with_leave_their_names() -> None:
+    runs = [
+        arm("majority limit=10 model=fake", [1.0, 0.0]),
+        arm("prompt limit=10 model=fake", [1.0, 1.0]),
+        arm("finetune arms.backend.train_size=20 limit=10 model=fake", [0.0, 1.0]),
+    ]
+    renamed, shared = without_shared_settings(runs)
+    assert names(renamed) == ["majority", "prompt", "finetune arms.backend.train_size=20"]
+    assert shared == ("limit=10", "model=fake")
+    assert [e.run_id for e in renamed] == [e.run_id for e in runs]  # the same runs
+
+
+def test_names_stay_when_nothing_is_shared_or_two_arms_would_become_one() -> None:
+    plain = [arm("prompt", [1.0]), arm("rag limit=5", [0.0])]
+    assert without_shared_settings(plain) == (plain, ())
+    # two fine-tunes told apart only by the arm name's first word would merge: kept whole
+    twins = [arm("finetune seed=1", [1.0]), arm("finetune seed=1 x=2", [0.0])]
+    assert names(without_shared_settings(twins)[0]) == ["finetune", "finetune x=2"]
+    same = [arm("finetune seed=1", [1.0]), arm("finetune seed=1", [0.0])]
+    assert without_shared_settings(same) == (same, ())
+    spaced = [arm("prompt a='x y'", [1.0]), arm("rag a='x y'", [0.0])]  # not key=value words
+    assert without_shared_settings(spaced) == (spaced, ())
+    one = [arm("prompt limit=10", [1.0])]
+    assert without_shared_settings(one) == (one, ())
