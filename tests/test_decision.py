@@ -482,3 +482,13 @@ def test_the_decision_does_not_depend_on_the_order_the_runs_arrive_in() -> None:
     decisions = [decision_as_dict(decide(order, CFG, "t", ACC)) for order in (runs, runs[::-1])]
     assert decisions[0] == decisions[1]
     assert [p["a"] for p in decisions[0]["pairs"]][:3] == ["majority"] * 3  # simplest first
+
+
+def test_a_cheaper_arm_outside_the_candidates_is_named_with_its_cost_in_plain_words() -> None:
+    rag = arm("rag", STRONG, usd_per_call=0.01)
+    prompt = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.001)
+    verdict = decide([rag, prompt], CFG, "t", ACC).verdict
+    assert "prompt costs less ($100.00/month) but is not shown to score within 0.02 of rag" in (
+        verdict
+    )
+    assert verdict.endswith("so it is not a candidate.")

@@ -133,9 +133,16 @@ def verdict(
                 f"{v.name} is worse than {top.name} by more than the margin ({diff(d)})."
             )
         else:
+            cost = usd(v.monthly_usd) + "/month"
             sentences.append(
-                f"{v.name} is not shown within the margin of {top.name} ({diff(d)}) and costs "
-                f"{usd(v.monthly_usd)}/month."
+                f"{v.name} "
+                + (
+                    f"costs less ({cost}) but"
+                    if v.monthly_usd < s.monthly_usd
+                    else f"costs {cost} and"
+                )
+                + f" is not shown to score within {config.margin:g} of {top.name} ({diff(d)}),"
+                " so it is not a candidate."
             )
     return " ".join(sentences)
 
