@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -181,6 +182,11 @@ def test_the_default_study_runs_every_arm_and_names_a_failing_one(tmp_path: Path
     assert by_strategy["majority"]["params"]["setup.answer"] == "No"  # train's commonest
     assert rag["index.docs_added"] == 34 and "test/retrieval.recall_at_5" in rag
     assert "test/retrieval.recall_at_5" not in by_strategy["prompt"]["metrics"]
+    # the decision over the rest says why two of the study's arms have no run to compare
+    report = max((tmp_path / ".shipwise" / "decisions").glob("*/decision.json"))
+    caveats = json.loads(report.read_text())["caveats"]
+    assert any(c.startswith("knn has no run: skipped: free-text answers") for c in caveats)
+    assert "finetune has no run: it failed (see above)." in caveats
 
 
 def test_the_hosted_fine_tune_runs_against_a_local_protocol_server(tmp_path: Path) -> None:

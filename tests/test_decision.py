@@ -176,8 +176,10 @@ def test_the_margin_is_the_users_to_set() -> None:
 def test_examples_to_settle_by_hand() -> None:
     # half-width 0.05 at n=100 and an observed -0.01 against a 0.02 margin: room is 0.01,
     # so the half-width must shrink 5x: 25x the examples
-    assert examples_to_settle(100, -0.01, -0.06, 0.02) == 2_500
-    assert examples_to_settle(100, -0.03, -0.08, 0.02) is None  # already beyond the margin
+    assert examples_to_settle(100, -0.01, -0.06, 0.04, 0.02) == 2_500
+    # observed −0.03, outside the margin by 0.01, upper end +0.02: 0.05 must shrink 5x to show it
+    assert examples_to_settle(100, -0.03, -0.08, 0.02, 0.02) == 2_500
+    assert examples_to_settle(100, -0.02, -0.07, 0.03, 0.02) is None  # on the margin: no n would
 
 
 # --- floors and collapsed answers ---------------------------------------------------------------
@@ -484,11 +486,14 @@ def test_the_decision_does_not_depend_on_the_order_the_runs_arrive_in() -> None:
     assert [p["a"] for p in decisions[0]["pairs"]][:3] == ["majority"] * 3  # simplest first
 
 
-def test_a_cheaper_arm_outside_the_candidates_is_named_with_its_cost_in_plain_words() -> None:
-    rag = arm("rag", STRONG, usd_per_call=0.01)
-    prompt = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.001)
-    verdict = decide([rag, prompt], CFG, "t", ACC).verdict
-    assert "prompt costs less ($100.00/month) but is not shown to score within 0.02 of rag" in (
-        verdict
-    )
-    assert verdict.endswith("so it is not a candidate.")
+def test_an_arm_outside_the_candidates_is_named_with_its_cost_in_plain_words() -> None:
+    rag = arm("rag", STRONG, usd_per_call=0.001)
+    dearer = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.01)
+    verdict = decide([rag, dearer], CFG, "t", ACC).verdict
+    assert "prompt costs $1,000.00/month and is not shown to score within 0.02 of rag" in verdict
+    # cheaper and looking worse than the margin, but the split cannot show it: unsettled, with
+    # the examples that would show it (−0.030 [−0.062, −0.010]: 0.020 must shrink to 0.010)
+    cheaper = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.0001)
+    verdict = decide([arm("rag", STRONG, usd_per_call=0.01), cheaper], CFG, "t", ACC).verdict
+    assert "Unsettled: prompt is cheaper ($10.00/month), but this split cannot tell" in verdict
+    assert "about 808 test examples would, if the difference held." in verdict

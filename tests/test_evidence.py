@@ -19,7 +19,7 @@ def test_settings_every_arm_ran_with_leave_their_names() -> None:
         arm("finetune arms.backend.train_size=20 limit=10 model=fake", [0.0, 1.0]),
     ]
     renamed, shared = without_shared_settings(runs)
-    assert names(renamed) == ["majority", "prompt", "finetune arms.backend.train_size=20"]
+    assert names(renamed) == ["majority", "prompt", "finetune train_size=20"]
     assert shared == ("limit=10", "model=fake")
     assert [e.run_id for e in renamed] == [e.run_id for e in runs]  # the same runs
 
@@ -36,3 +36,10 @@ def test_names_stay_when_nothing_is_shared_or_two_arms_would_become_one() -> Non
     assert without_shared_settings(spaced) == (spaced, ())
     one = [arm("prompt limit=10", [1.0])]
     assert without_shared_settings(one) == (one, ())
+
+
+def test_an_arm_setting_is_named_by_its_key_unless_two_parts_share_the_key() -> None:
+    runs = [arm("rag arms.demos.k=2 arms.retrieval.k=3 arms.retrieval.top_k=1", [1.0])]
+    assert names(without_shared_settings(runs)[0]) == [
+        "rag arms.demos.k=2 arms.retrieval.k=3 top_k=1"
+    ]

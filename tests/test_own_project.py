@@ -79,7 +79,7 @@ def test_a_table_imported_in_a_folder_runs_validates_and_decides_there(
     report = max((tmp_path / ".shipwise" / "decisions").glob("*/decision.json"))
     decision = json.loads(report.read_text())
     assert sorted(a["name"] for a in decision["arms"]) == [
-        "majority", "prompt", "rag arms.retrieval.top_k=1"
+        "majority", "prompt", "rag top_k=1"
     ]  # fmt: skip
     assert "limit=2" in decision["shared_settings"]
     # the sweep left knn and the tuned arms out on purpose: shipwise-decide does not flag them

@@ -213,7 +213,7 @@ def test_markdown_numbers_and_sections(tmp_path: Path) -> None:
     assert "maximum p95 latency 2.00 s" in markdown
     assert "**rag** (shipped)" in markdown
     assert "## Answers against the references" in markdown
-    assert "| *references* | `yes` 55%; `no` 45% |" in markdown
+    assert "| *references* | “yes” 55%; “no” 45% |" in markdown
     assert "above −0.02 (the margin" in markdown
 
 
@@ -485,5 +485,5 @@ def test_json_answers_show_without_their_null_fields(tmp_path: Path) -> None:
     decision = dataclasses.replace(decision, reference_answers=shares)
     markdown = write_decision_report(decision, evidence, tmp_path)["markdown"].read_text()
     row = next(line for line in markdown.splitlines() if line.startswith("| *references*"))
-    assert "`{}` 60%" in row and '`{"to": "Fresno"}` 40%' in row, row
+    assert "“{}” 60%" in row and '“{"to": "Fresno"}” 40%' in row, row
     assert "JSON without its null fields" in markdown

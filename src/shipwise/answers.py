@@ -28,12 +28,22 @@ def canonical(answer: str) -> str:
 
 
 def distribution(answers: Iterable[str], shown: int = SHOWN) -> list[AnswerShare]:
-    """The most frequent answers (canonical forms) and the share of the split each covers."""
-    counts = Counter(canonical(a) for a in answers)
+    """The most frequent answers and the share of the split each covers.
+
+    Answers are counted by their canonical form and shown as written (the commonest way of
+    writing each): a label keeps its underscores and case, which normalisation drops.
+    """
+    forms: dict[str, Counter[str]] = {}
+    for answer in answers:
+        forms.setdefault(canonical(answer), Counter())[answer.strip()] += 1
+    counts = Counter({key: sum(written.values()) for key, written in forms.items()})
     total = sum(counts.values())
     if not total:
         return []
-    return [AnswerShare(a, c / total) for a, c in counts.most_common(shown)]
+    return [
+        AnswerShare(forms[key].most_common(1)[0][0], c / total)
+        for key, c in counts.most_common(shown)
+    ]
 
 
 def collapsed(

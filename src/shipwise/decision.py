@@ -33,7 +33,7 @@ later ``shipwise-decide``'s agree to the last digit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from itertools import combinations
 from statistics import NormalDist
@@ -88,13 +88,17 @@ def min_detectable(low: float, high: float, confidence: float, power: float) -> 
     return (z_alpha + z(power)) * (high - low) / (2 * z_alpha)
 
 
-def examples_to_settle(n: int, mean: float, low: float, margin: float) -> int | None:
-    """Test examples that would put the interval of (arm - best) above -margin, if the
-    observed difference held; None when it is already beyond the margin (no n would do)."""
-    room = mean + margin
-    if room <= 0 or not math.isfinite(low) or mean <= low:
+def examples_to_settle(n: int, mean: float, low: float, high: float, margin: float) -> int | None:
+    """Test examples that would settle whether (arm - best) is within -margin, if the observed
+    difference held: enough to lift the interval above -margin when the mean is inside it, or to
+    push it below when the mean is outside. None when no n would (the mean sits on -margin)."""
+    if mean > -margin:
+        room, half = mean + margin, mean - low
+    else:
+        room, half = -margin - mean, high - mean
+    if room <= 0 or not (math.isfinite(low) and math.isfinite(high)) or half <= 0:
         return None
-    return max(n + 1, math.ceil(n * ((mean - low) / room) ** 2))
+    return max(n + 1, math.ceil(round(n * (half / room) ** 2, 6)))  # 2500.0000001 is 2500
 
 
 def decide(
@@ -104,11 +108,13 @@ def decide(
     metric: Metric,
     free_text: bool = False,
     shared: Sequence[str] = (),
+    absent: Mapping[str, str] | None = None,
 ) -> Decision:
     """Compare the arms on the shared test split and decide which one to ship (module doc).
 
     ``free_text``: the task's answers are text, so the report shows example replies.
     ``shared``: settings every arm ran with, left out of their names (the report lists them).
+    ``absent``: why an arm of the study has no run, where known (skipped, failed).
     """
     # One order whatever order the runs came in (a sweep's, or the tracking store's): a pair's
     # sides, its bootstrap interval (not symmetric when scores tie) and every table follow it.
@@ -139,7 +145,7 @@ def decide(
         ),
         caveats=tuple(
             [
-                *caveats(evidence, arms, pairs, config, len(ids)),
+                *caveats(evidence, arms, pairs, config, len(ids), absent or {}),
                 *_left_out(len(first.scores) - len(ids)),
             ]
         ),
@@ -334,7 +340,8 @@ def _choose(
             continue
         d = oriented(by_pair, v.name, best.name)
         candidate = d.low > -config.margin
-        settle = None if candidate else examples_to_settle(v.n, d.mean, d.low, config.margin)
+        settled = candidate or d.high < -config.margin  # inside, or shown outside, the margin
+        settle = None if settled else examples_to_settle(v.n, d.mean, d.low, d.high, config.margin)
         judged.append(replace(v, candidate=candidate, settle_n=settle))
     candidates = [v for v in judged if v.candidate]
     cheapest = min(v.monthly_usd for v in candidates)

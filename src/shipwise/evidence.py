@@ -140,18 +140,33 @@ def without_shared_settings(
 
     A run is named by its arm and the overrides that reached it (``prompt limit=10``,
     ``finetune arms.backend.train_size=400 limit=10``). A setting all the compared runs share
-    tells them apart from nothing, so the report names it once instead of in every arm's name.
+    tells them apart from nothing, so the report names it once instead of in every arm's name;
+    an ``arms.<part>.`` setting is named by its key alone (``finetune train_size=400``).
     Names stay as they are when that would make two arms one, or a name is not of that form.
     """
     parts = [e.name.split(" ") for e in evidence]
-    if len(parts) < 2 or any("=" not in p for name in parts for p in name[1:]):
+    if not parts or any("=" not in p for name in parts for p in name[1:]):
         return list(evidence), ()
-    shared = set.intersection(*(set(name[1:]) for name in parts))
-    names = [" ".join([name[0], *(p for p in name[1:] if p not in shared)]) for name in parts]
-    if not shared or len(set(names)) < len(names):
+    shared = set.intersection(*(set(name[1:]) for name in parts)) if len(parts) > 1 else set()
+    names = [
+        " ".join([name[0], *_short([p for p in name[1:] if p not in shared])]) for name in parts
+    ]
+    if len(set(names)) < len(names):
         return list(evidence), ()
     renamed = [replace(e, name=n) for e, n in zip(evidence, names, strict=True)]
     return renamed, tuple(sorted(shared))
+
+
+def _short(settings: Sequence[str]) -> list[str]:
+    """``arms.backend.train_size=100`` as ``train_size=100``, where no other setting of the
+    arm ends in the same key (the arm's name says which part it set)."""
+    leaf = [s.split("=", 1)[0].rsplit(".", 1)[-1] for s in settings]
+    return [
+        s.split("=", 1)[0].rsplit(".", 1)[-1] + "=" + s.split("=", 1)[1]
+        if s.lstrip("+~").startswith("arms.") and leaf.count(k) == 1
+        else s
+        for s, k in zip(settings, leaf, strict=True)
+    ]
 
 
 def planned_arms(runs: Sequence[Mapping[str, Any]]) -> set[str] | None:

@@ -114,21 +114,24 @@ def quality_vs_cost(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> 
             zorder=3 if shipped else 2,
             **style,
         )
-        label = f"{arm.name} (shipped)" if shipped else arm.name
-        ax.annotate(
-            label,
-            (arm.monthly_usd, arm.mean),
-            xytext=(9, 6),
-            textcoords="offset points",
-            fontsize=9,
-            fontweight="bold" if shipped else "normal",
-            color="black" if arm.feasible else "dimgrey",
-        )
     minimum = decision.config.constraints.min_quality
     if minimum is not None:
         ax.axhline(minimum, color="firebrick", linestyle=":", linewidth=1.2)
     _money_axis(ax, "x", [arm.monthly_usd for arm in decision.arms])
     ax.margins(x=0.15, y=0.1)
+    _label_points(
+        ax,
+        [(arm.monthly_usd, arm.mean) for arm in decision.arms],
+        [(arm.monthly_usd, arm.low, arm.high) for arm in decision.arms],
+        [f"{a.name} (shipped)" if a.name == decision.ship else a.name for a in decision.arms],
+        [
+            {
+                "fontweight": "bold" if a.name == decision.ship else "normal",
+                "color": "black" if a.feasible else "dimgrey",
+            }
+            for a in decision.arms
+        ],
+    )
     calls = decision.config.calls_per_month
     ax.set_xlabel(f"monthly cost (USD) at {calls:,.0f} calls/month")
     ax.set_ylabel(_metric_label(decision))
@@ -136,10 +139,10 @@ def quality_vs_cost(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> 
     ax.grid(True, alpha=0.3)
     legend = [
         Line2D([], [], marker="*", markersize=14, color=SHIPPED_GOLD, mec="black", ls="none"),
-        Line2D([], [], marker="o", markersize=8, color=PALETTE[0], mec="black", ls="none"),
+        Line2D([], [], marker="o", markersize=8, color="white", mec="black", ls="none"),
         Line2D([], [], marker="o", markersize=8, color=INFEASIBLE_GREY, mfc="none", ls="none"),
     ]
-    labels = ["shipped", "feasible", "infeasible"]
+    labels = ["shipped", "feasible (filled, a colour per arm)", "not feasible (hollow)"]
     if minimum is not None:
         legend.append(Line2D([], [], color="firebrick", linestyle=":"))
         labels.append("minimum quality (constraint)")
@@ -198,12 +201,15 @@ def cost_vs_volume(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> F
         assert at is not None  # filtered above; narrows the type
         cost = monthly(a, at)
         ax.plot([at], [cost], marker="o", color="black", markersize=6, zorder=4)
-        # Alternate the label above/below so neighbouring break-evens stay readable.
+        # Alternate the label above/below so neighbouring break-evens stay readable; right of
+        # the middle of the volume axis, the label goes left of its dot (inside the axes).
+        right = math.log(at / low) > math.log(high / low) / 2
         ax.annotate(
             f"{a} = {b}\n{_compact(at)} calls",
             (at, cost),
-            xytext=(6, 10 if number % 2 == 0 else -26),
+            xytext=(-6 if right else 6, -26 if number % 2 == 0 else 10),
             textcoords="offset points",
+            ha="right" if right else "left",
             fontsize=8,
         )
     if _positive(volume):
@@ -222,7 +228,8 @@ def cost_vs_volume(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> F
     ax.set_ylabel(f"monthly cost (USD), {refreshes:g} refresh(es)/month, people included")
     ax.set_title(f"{decision.task}: monthly cost vs call volume (dots: break-even volumes)")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9)
+    # below the axes: over them it would hide the lines it names
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=9)
     return figure
 
 
@@ -256,13 +263,14 @@ def latency(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> Figure |
         p95_markers += ax.plot(
             [position], [e.latency_p95_s], marker="D", color="firebrick", markersize=7
         )
-        ax.annotate(
+        ax.annotate(  # beyond the box's half-width (0.25), clear of its median line
             f"p95 {e.latency_p95_s:.2f} s",
-            (position, e.latency_p95_s),
-            xytext=(10, 0),
+            (position + 0.27, e.latency_p95_s),
+            xytext=(2, 0),
             textcoords="offset points",
             va="center",
             fontsize=8,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
         )
     handles: list[Artist] = [p95_markers[0]]
     labels = ["p95 (as used by the decision)"]
@@ -270,8 +278,10 @@ def latency(decision: Decision, evidence: Mapping[str, ArmEvidence]) -> Figure |
     if limit is not None:
         handles.append(ax.axhline(limit, color="firebrick", linestyle=":", linewidth=1.2))
         labels.append(f"maximum p95 (constraint, {limit:.2f} s)")
-    ax.set_xticks(positions, [_arm_label(arm, decision.ship) for _, arm, _ in arms])
-    ax.tick_params(axis="x", labelrotation=20 if len(arms) > 4 else 0)
+    # one setting a line under the arm's name: long names stack instead of running together
+    ticks = [_arm_label(arm, decision.ship).replace(" ", "\n") for _, arm, _ in arms]
+    ax.set_xticks(positions, [t.replace("\n(", " (") for t in ticks])
+    ax.tick_params(axis="x", labelrotation=20 if len(arms) > 6 else 0)
     ax.set_ylabel("latency per call (s)")
     ax.set_title(f"{decision.task}: latency per test example")
     ax.grid(True, axis="y", alpha=0.3)
@@ -376,6 +386,84 @@ def _cost_line(
     return per_call, setup * refreshes + arm.people_monthly_usd
 
 
+# Where a point's label may go, in points from the point, tried in this order: right of it
+# (above, below, further out), then left of it, for labels that would leave the axes.
+LABEL_SPOTS = ((9, 6), (9, -14), (9, 18), (9, -26), (-9, 6), (-9, -14), (-9, 18), (-9, -26))
+
+
+def _label_points(
+    ax: Axes,
+    points: Sequence[tuple[float, float]],
+    bars: Sequence[tuple[float, float, float]],
+    labels: Sequence[str],
+    styles: Sequence[Mapping[str, Any]],
+) -> None:
+    """Label each point beside it: off other labels, markers and error bars, inside the axes,
+    and nearer its own point than any other (so it cannot be read as another's).
+
+    Each label takes the first spot in ``LABEL_SPOTS`` that breaks none of these; if none
+    does, the spot that breaks them least. ``bars``: each point's (x, low, high) interval.
+    Labels are placed from the highest point down.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    figure = ax.get_figure()
+    assert figure is not None
+    canvas = FigureCanvasAgg(figure)  # type: ignore[arg-type]
+    renderer = canvas.get_renderer()
+    ax.get_xlim(), ax.get_ylim()  # settle the autoscaled limits first: transforms depend on them
+    frame = ax.get_window_extent(renderer)
+    centres = [ax.transData.transform(p) for p in points]
+    marks = [Bbox.from_bounds(x - 8, y - 8, 16, 16) for x, y in centres]
+    for x, low, high in bars:  # the interval's line and caps
+        (left, bottom), (_, top) = ax.transData.transform([(x, low), (x, high)])
+        marks.append(Bbox.from_extents(left - 8, bottom - 2, left + 8, top + 2))
+    placed: list[Bbox] = []
+    for i in sorted(range(len(points)), key=lambda k: -points[k][1]):
+        best: tuple[float, Any] | None = None
+        for dx, dy in LABEL_SPOTS:
+            text = ax.annotate(
+                labels[i],
+                points[i],
+                xytext=(dx, dy),
+                textcoords="offset points",
+                fontsize=9,
+                ha="left" if dx > 0 else "right",
+                **styles[i],
+            )
+            box = text.get_window_extent(renderer)
+            overlap = sum(_area(box, other) for other in [*placed, *marks])
+            outside = box.width * box.height - _area(box, frame)
+            own = _distance(box, centres[i])
+            nearer = sum(1 for k, c in enumerate(centres) if k != i and _distance(box, c) < own + 6)
+            cost = overlap + 4 * outside + 500 * nearer
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, text)
+            else:
+                text.remove()
+            if cost == 0:
+                break
+        assert best is not None
+        placed.append(best[1].get_window_extent(renderer))
+
+
+def _distance(box: Any, point: Any) -> float:
+    """Display distance from a point to the nearest edge of a box (0 inside it)."""
+    dx = max(box.x0 - point[0], 0.0, point[0] - box.x1)
+    dy = max(box.y0 - point[1], 0.0, point[1] - box.y1)
+    return math.hypot(dx, dy)
+
+
+def _area(a: Any, b: Any) -> float:
+    """Area shared by two boxes (display units)."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0.0) * max(height, 0.0)
+
+
 def _money_axis(ax: Axes, which: str, values: Sequence[float]) -> None:
     """Log scale when costs span orders of magnitude (symlog if some are zero); $ tick labels."""
     from matplotlib.ticker import FuncFormatter
@@ -433,4 +521,6 @@ def _colour(index: int) -> str:
 def _arm_label(arm: ArmVerdict, ship: str | None) -> str:
     if arm.name == ship:
         return f"{arm.name} (shipped)"
-    return arm.name if arm.feasible else f"{arm.name} (infeasible)"
+    if not arm.shippable:
+        return f"{arm.name} (floor)"  # as the report calls it
+    return arm.name if arm.feasible else f"{arm.name} (not feasible)"

@@ -92,8 +92,11 @@ class StudyTable(Callback):
         assert isinstance(tree, dict)
         tree.pop("hydra", None)
         plain = OmegaConf.to_container(OmegaConf.create(tree), resolve=True)
+        # an arm of the sweep with no run to compare: the report says why
+        absent = {name.split(" ")[0]: f"skipped: {why}" for name, why in self.skipped}
+        absent.update({name.split(" ")[0]: "it failed (see above)" for name, _ in self.failures})
         try:
-            run_decision(plain, run_ids)  # type: ignore[arg-type]
+            run_decision(plain, run_ids, absent)  # type: ignore[arg-type]
         except ShipwiseError as exc:
             print(f"shipwise: no decision: {exc.render()}", file=sys.stderr)
             return False

@@ -396,12 +396,18 @@ def _verbatim(text: str, longest: int = LONGEST) -> str:
         head = head.rsplit(" ", 1)[0]  # cut between words
     cut = len(text) - len(head)
     # &, < and > as entities (a reply's "<script>" stays text); Markdown's inline marks escaped
-    shown = re.sub(r"([\\`*_\[\]|~])", r"\\\1", html.escape(head, quote=False))
-    return shown.replace("\n", "<br>") + (f" … *[{cut:,} more characters]*" if cut else "")
+    escaped = _marks(head)
+    return escaped.replace("\n", "<br>") + (f" … *[{cut:,} more characters]*" if cut else "")
 
 
 def _shares(shares: Sequence[AnswerShare]) -> str:
-    return "; ".join(f"`{_clip(shown(s.answer))}` {s.share:.0%}" for s in shares) or "-"
+    """Answers as written, quoted: HTML and Markdown marks escaped, so they show as text."""
+    return "; ".join(f"“{_marks(_clip(shown(s.answer)))}” {s.share:.0%}" for s in shares) or "-"
+
+
+def _marks(text: str) -> str:
+    """``text`` with HTML escaped and Markdown's inline marks backslashed (shown, never run)."""
+    return re.sub(r"([\\`*_\[\]|~])", r"\\\1", html.escape(text, quote=False))
 
 
 def _clip(text: str, size: int = 40) -> str:

@@ -36,8 +36,15 @@ def decision_config(plain: Mapping[str, Any]) -> DecisionConfig:
         ) from None
 
 
-def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None) -> Path:
-    """Decide from MLflow runs, write and log the report; returns the report folder."""
+def run_decision(
+    plain: Mapping[str, Any],
+    run_ids: Sequence[str] | None = None,
+    absent: Mapping[str, str] | None = None,
+) -> Path:
+    """Decide from MLflow runs, write and log the report; returns the report folder.
+
+    ``absent``: why an arm of the sweep has no run (it was skipped, or failed), by strategy.
+    """
     from shipwise.decision import decide
     from shipwise.evaluation.aggregates import task_metric
     from shipwise.evidence import (
@@ -74,7 +81,13 @@ def run_decision(plain: Mapping[str, Any], run_ids: Sequence[str] | None = None)
         expected = tuple(a for a in config.expected_arms if a in planned)
         config = dataclasses.replace(config, expected_arms=expected)
     decision = decide(
-        evidence, config, task.name, metric, free_text=output.kind == "text", shared=shared
+        evidence,
+        config,
+        task.name,
+        metric,
+        free_text=output.kind == "text",
+        shared=shared,
+        absent=absent,
     )
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
     out_dir = Path(plain["paths"]["cache"]).expanduser().resolve() / "decisions" / stamp

@@ -6,7 +6,7 @@ on the result: what is settled, what is not and what it would take, and what it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from shipwise.answers import shares_line
 from shipwise.costs import effort_of
@@ -153,6 +153,7 @@ def caveats(
     pairs: Sequence[PairComparison],
     config: DecisionConfig,
     n: int,
+    absent: Mapping[str, str] | None = None,
 ) -> list[str]:
     out = [
         # worded to hold whether or not the pair came out significant: small splits do both
@@ -210,7 +211,12 @@ def caveats(
                 "those arms are costed at compute only."
             )
     run = {e.strategy for e in evidence}
-    out += [f"No {s} arm was run." for s in config.expected_arms if s not in run]
+    why = absent or {}
+    out += [
+        f"{s} has no run: {why[s].rstrip('.')}." if s in why else f"No {s} arm was run."
+        for s in config.expected_arms
+        if s not in run
+    ]
     return out
 
 

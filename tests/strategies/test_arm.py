@@ -154,3 +154,15 @@ def test_backend_settings_are_checked_where_they_are_set() -> None:
     with pytest.raises(ConfigError) as err:
         LoraBackend(rank=0)
     assert err.value.where == "strategy.backend.rank"
+
+
+def test_a_retrieving_arm_is_skipped_on_a_task_without_documents(
+    make_task: Callable[..., Path],
+) -> None:
+    no_docs = fruit_task(make_task())
+    reason = Arm("rag", "rag", 3, True, retrieval=Retrieval()).not_applicable(no_docs)
+    assert reason is not None and "no documents to retrieve from" in reason
+    assert "--docs-col" in reason  # and how to give it some
+    assert Arm("prompt", "prompt", 2, True, demos=Demos()).not_applicable(no_docs) is None
+    with_docs = fruit_task(make_task(docs=DOCS))
+    assert Arm("rag", "rag", 3, True, retrieval=Retrieval()).not_applicable(with_docs) is None

@@ -92,6 +92,8 @@ class SentenceTransformerEmbedder:
 
             from shipwise.models.local import resolve_device
 
+            # its INFO line repeats the status line below, through Hydra's console handler
+            logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
             with status(f"Loading embedder {self._name}"):
                 try:
                     self._model = SentenceTransformer(self.path, device=resolve_device(self.device))

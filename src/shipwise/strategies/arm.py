@@ -75,7 +75,14 @@ class Arm:
         return self._info
 
     def not_applicable(self, task: Task) -> str | None:
-        return None  # a language model can attempt any task
+        # a language model can attempt any task; retrieval needs something to retrieve
+        if self.retrieval is not None and not task.documents:
+            return (
+                f"task {task.name!r} has no documents to retrieve from ({task.root / 'docs'} is"
+                " empty or missing); import the table with --docs-col COL, or add"
+                " .md/.txt/.jsonl files there"
+            )
+        return None
 
     def setup(self, task: Task, context: SetupContext) -> Setup:
         parts: list[tuple[Built, float]] = []
