@@ -82,6 +82,10 @@ def test_a_table_imported_in_a_folder_runs_validates_and_decides_there(
         "majority", "prompt", "rag top_k=1"
     ]  # fmt: skip
     assert "limit=2" in decision["shared_settings"]
+    # one interval per arm: the run's (printed after the sweep) is the decision's
+    verdicts = {a["name"]: a for a in decision["arms"]}
+    assert rag["metrics"]["test/primary_ci_low"] == verdicts["rag top_k=1"]["low"]
+    assert rag["metrics"]["test/primary_ci_high"] == verdicts["rag top_k=1"]["high"]
     # the sweep left knn and the tuned arms out on purpose: shipwise-decide does not flag them
     assert not [c for c in decision["caveats"] if c.startswith("No ") and "arm was run" in c]
     assert "- Every arm ran with: " in report.with_name("decision.md").read_text()

@@ -204,3 +204,38 @@ def test_an_arm_that_is_no_language_model_skips_the_regression_split(
         "0",
         "False",
     )
+
+
+def test_a_run_s_interval_is_the_one_the_decision_computes(
+    tmp_path: Path, make_task: Callable[..., Path]
+) -> None:
+    from shipwise.decision import decide
+    from shipwise.decision_types import DecisionConfig
+    from shipwise.evaluation.aggregates import Mean
+    from shipwise.evidence import evidence_from_run
+
+    # test ids f-4 ... f-11 in file order; the decision takes them sorted (f-10, f-11, f-4, ...)
+    task_root = make_task(train=2, val=2, test=8)
+
+    def wordy(prompt: Messages) -> str:  # right colour, padded: token F1 of 1, 0.67, 0.5, 0.4
+        fruit = prompt[-1].content.removeprefix("What colour is a ").removesuffix("?")
+        return " ".join([COLOURS[fruit], *["indeed"] * (len(fruit) % 4)])
+
+    spec = make_spec(
+        tmp_path,
+        task_root,
+        FakeGenerator(responder=wordy),
+        task=load_task(TaskSpec("fruit", str(task_root), "", "token_f1", OutputSpec("text"))),
+        params={"task.metric": "token_f1"},
+    )
+    result = run(spec)
+    tracking = TrackingConfig(f"sqlite:///{tmp_path}/mlflow.db", "fruit")
+    [logged] = find_runs(tracking)
+    metric = Mean("token_f1")
+    evidence = evidence_from_run(tracking, logged, metric)
+    [verdict] = decide([evidence], DecisionConfig(), "fruit", metric).arms
+    primary = result.splits["test"].summary.primary
+    # the same resamples of the same scores in the same order (scores come back from MLflow's
+    # table with 10 significant digits)
+    assert primary.low == pytest.approx(verdict.low, abs=1e-8)
+    assert primary.high == pytest.approx(verdict.high, abs=1e-8)

@@ -245,13 +245,15 @@ def _evaluate_split(
         inputs=[e.user_text for e in examples],
         alternatives=[e.alternatives for e in examples],
     )
+    # In example-id order, as the decision resamples them: the run's interval is the decision's
+    order = sorted(range(len(examples)), key=lambda k: examples[k].id)
     summary = evaluator.summarize(
-        scores,
-        [c.latency_s for c in completions],
-        [c.compute_s for c in completions],
-        [c.prompt_tokens for c in completions],
-        [c.completion_tokens for c in completions],
-        costs,
+        [scores[k] for k in order],
+        [completions[k].latency_s for k in order],
+        [completions[k].compute_s for k in order],
+        [completions[k].prompt_tokens for k in order],
+        [completions[k].completion_tokens for k in order],
+        [costs[k] for k in order],
     )
     prefix = f"{name}/"
     tracked.log_metrics(summary.as_metrics(prefix))
