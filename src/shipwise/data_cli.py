@@ -377,7 +377,7 @@ def _import_table(args: argparse.Namespace) -> int:
     if any(summary.dropped.values()):
         dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items() if n)
         why = "leaked into a later split, two answers, or a repeated test row"
-        lines.append(f"  dropped      {dropped} ({why})")
+        lines.append(f"  dropped      {dropped} ({why}; each is listed in the datasheet)")
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0

@@ -230,6 +230,25 @@ def test_inputs_seen_in_train_are_dropped_from_val_and_test(tmp_path: Path) -> N
     readme = (summary.task_dir / "README.md").read_text()
     assert f"val {summary.dropped['val']}, test {summary.dropped['test']}" in readme
     assert summary.dropped["train"] == 0  # no input with two answers here
+    # each dropped row is listed: where it was read, and the row it repeats
+    listed = [line for line in readme.splitlines() if line.startswith(("- val: ", "- test: "))]
+    assert len(listed) == summary.dropped["val"] + summary.dropped["test"]
+    assert all(line.split(": ")[1].startswith("dups.csv:") for line in listed)
+    assert all("is also in" in line or "repeats the test row" in line for line in listed)
+
+
+def test_a_dropped_row_says_whether_it_repeated_a_test_row_or_had_two_answers(
+    tmp_path: Path,
+) -> None:
+    rows = [(f"question {i}", "yes" if i % 2 else "no", "train") for i in range(8)]
+    rows += [("asked twice", "yes", "test"), ("Asked  twice", "yes", "test")]
+    rows += [("torn", "yes", "test"), ("torn", "no", "test"), ("fine", "no", "test")]
+    source = write_table(tmp_path / "t.csv", ["text", "label", "split"], rows)
+    summary = run(source, tmp_path, split_col="split")
+    readme = (summary.task_dir / "README.md").read_text()
+    assert summary.dropped["test"] == 3
+    assert "- test: t.csv:11: repeats the test row at t.csv:10" in readme
+    assert readme.count("its input has two answers in test") == 2
 
 
 def test_a_bom_blank_lines_and_quoted_newlines_are_read(tmp_path: Path) -> None:

@@ -154,3 +154,17 @@ def test_render_a_real_validation(tmp_path: Path) -> None:
     assert "Hosted fine-tune (gpt-4o-mini): 12 train examples" in text
     assert "0 errors, 2 warnings" in text
     assert json.loads(to_json(rep))["stats"]["size"] == {"train": 12}
+
+
+def test_balanced_labels_are_not_named_as_both_the_most_and_least_common() -> None:
+    from shipwise.validation.render import _balance_tables
+
+    def table(counts: dict[str, int]) -> str:
+        console = Console(record=True, width=200)
+        _balance_tables({"counts": {"label": {"train": counts}}}, console)
+        return console.export_text()
+
+    even = table({"card_arrival": 27, "terminate_account": 27})
+    assert "all 27" in even and "card_arrival (27)" not in even
+    skewed = table({"card_arrival": 30, "terminate_account": 3})
+    assert "card_arrival (30)" in skewed and "terminate_account (3)" in skewed

@@ -139,11 +139,13 @@ def _balance_tables(stats: Mapping[str, Any] | None, console: Console) -> None:
         for split, counts in per_split.items():
             allowed = {v: n for v, n in counts.items() if v != "(not allowed)"}
             present = {v: n for v, n in allowed.items() if n}
+            even = len(present) > 1 and len(set(present.values())) == 1
             table.add_row(
                 split,
                 f"{len(present)}/{len(allowed)}",
-                _extreme(present, max),
-                _extreme(present, min),
+                # balanced: one count for all, not one label named as both extremes
+                Text(f"all {next(iter(present.values())):,}") if even else _extreme(present, max),
+                Text("-") if even else _extreme(present, min),
                 Text(_compact(counts)),
             )
         console.print(table)

@@ -126,6 +126,9 @@ def _max_new_tokens(longest_bytes: int) -> int:
     return -(-need // 8) * 8
 
 
+SHOWN_DROPS = 100  # dropped rows listed in a datasheet; the rest are counted
+
+
 def datasheet(
     name: str,
     answers: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -136,10 +139,12 @@ def datasheet(
     command: str | None,
     words: Mapping[str, str],
     documents: Sequence[Mapping[str, Any]] = (),
+    drops: Sequence[str] = (),
 ) -> str:
     """The datasheet stub: sources, command, counts per split and per value, settings.
 
-    ``answers``: per split, each record's answer by field.
+    ``answers``: per split, each record's answer by field. ``drops``: one line per row left
+    out, with where it was read and why (the first ``SHOWN_DROPS`` are listed).
     """
     files = "\n".join(f"| `{Path(p).resolve()}` | `{digest}` |" for p, digest in sources.items())
     counts = "\n".join(f"| {split} | {len(answers[split]):,} |" for split in SPLITS)
@@ -169,6 +174,13 @@ def datasheet(
         f"punctuation; or one input with two answers): train {dropped['train']:,}, "
         f"val {dropped['val']:,}, test {dropped['test']:,}",
     ]
+    if drops:
+        more = len(drops) - SHOWN_DROPS
+        sections.append(
+            "## Dropped rows\n\n"
+            + "\n".join(f"- {line}" for line in drops[:SHOWN_DROPS])
+            + (f"\n- ... and {more:,} more" if more > 0 else "")
+        )
     counted = output.fields or {}
     for field in [settings.output_cols[0]] if output.kind == "label" else list(counted):
         if output.kind == "label" or counted.get(field) is not None:

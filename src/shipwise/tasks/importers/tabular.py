@@ -221,7 +221,8 @@ def import_table(
     else:
         splits = _split(read["source"][0], fractions, key, rng)
         splits.update({role: list(read[role][0]) for role in ("test", "val") if role in read})
-    dropped = _drop_leaks(splits, reference)
+    drops: list[str] = []
+    dropped = _drop_leaks(splits, reference, drops)
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
@@ -232,7 +233,9 @@ def import_table(
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
     text = task_yaml(name, task_dir, output, settings, source, longest)
     answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
-    readme = datasheet(name, answers, output, dropped, sources, settings, command, words, docs)
+    readme = datasheet(
+        name, answers, output, dropped, sources, settings, command, words, docs, drops
+    )
     with staged_task(task_dir) as staging:
         for split in SPLITS:
             write_lines(staging / f"{split}.jsonl", (_record(r, reference) for r in splits[split]))
@@ -623,13 +626,17 @@ def _sample(
     return chosen
 
 
-def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> dict[str, int]:
+def _drop_leaks(
+    splits: dict[str, list[_Row]], label: Callable[[_Row], str], notes: list[str] | None = None
+) -> dict[str, int]:
     """Drop what ``shipwise-data validate`` calls an error: val/test rows whose input (up to
     case, spacing and punctuation) is in train (or, for test, in val), and every row of an
     input that carries two different answers within a split (which one is right is unknown),
-    and the repeats of a test row (one item listed twice would count double in every score)."""
+    and the repeats of a test row (one item listed twice would count double in every score).
+    ``notes`` gets one line per dropped row: its split, where it was read, and why."""
     from shipwise.validation.similarity import normalize
 
+    notes = [] if notes is None else notes
     keys = {id(row): normalize(row.input) for split in SPLITS for row in splits[split]}
     dropped = {}
     for split in SPLITS:
@@ -637,18 +644,42 @@ def _drop_leaks(splits: dict[str, list[_Row]], label: Callable[[_Row], str]) -> 
         for row in splits[split]:
             answers.setdefault(keys[id(row)], set()).add(label(row))
         kept = [r for r in splits[split] if len(answers[keys[id(r)]]) == 1]
+        notes += [
+            f"{split}: {_at(r)}: its input has two answers in {split}"
+            for r in splits[split]
+            if len(answers[keys[id(r)]]) > 1
+        ]
         if split == "test":
-            first = {keys[id(r)]: id(r) for r in reversed(kept)}
-            kept = [r for r in kept if first[keys[id(r)]] == id(r)]
+            first = {keys[id(r)]: r for r in reversed(kept)}
+            notes += [
+                f"test: {_at(r)}: repeats the test row at {_at(first[keys[id(r)]])}"
+                for r in kept
+                if first[keys[id(r)]] is not r
+            ]
+            kept = [r for r in kept if first[keys[id(r)]] is r]
         dropped[split] = len(splits[split]) - len(kept)
         splits[split] = kept
-    seen = {keys[id(r)] for r in splits["train"]}
+    seen: dict[str, tuple[str, str]] = {}
+    for row in splits["train"]:
+        seen.setdefault(keys[id(row)], ("train", _at(row)))
     for split in ("val", "test"):
         kept = [r for r in splits[split] if keys[id(r)] not in seen]
+        notes += [
+            f"{split}: {_at(r)}: its input is also in {seen[keys[id(r)]][0]}"
+            f" ({seen[keys[id(r)]][1]})"
+            for r in splits[split]
+            if keys[id(r)] in seen
+        ]
         dropped[split] += len(splits[split]) - len(kept)
         splits[split] = kept
-        seen |= {keys[id(r)] for r in kept}
+        for row in kept:
+            seen.setdefault(keys[id(row)], (split, _at(row)))
     return dropped
+
+
+def _at(row: _Row) -> str:
+    """Where a row was read, by file name and line (the datasheet lists the files in full)."""
+    return Path(row.where).name
 
 
 def _check_not_empty(splits: Mapping[str, Sequence[_Row]], dropped: Mapping[str, int]) -> None:
