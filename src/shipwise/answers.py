@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from shipwise.decision_types import AnswerShare, Collapse
 from shipwise.evaluation.metrics import normalize_answer, parse_json_object
@@ -19,9 +20,14 @@ from shipwise.evaluation.metrics import normalize_answer, parse_json_object
 SHOWN = 5  # answers listed per arm in the report
 
 
+def _json_object(answer: str) -> dict[str, Any] | None:
+    """The answer as a JSON object, or None when it is not one."""
+    return parse_json_object(answer) if answer.lstrip().startswith("{") else None
+
+
 def canonical(answer: str) -> str:
     """The form two answers share when a metric would call them the same."""
-    parsed = parse_json_object(answer) if answer.lstrip().startswith("{") else None
+    parsed = _json_object(answer)
     if parsed is not None:
         return json.dumps(parsed, sort_keys=True, ensure_ascii=False)
     return normalize_answer(answer) or answer.strip()
@@ -66,14 +72,14 @@ def shown(answer: str) -> str:
     Answers that differ in one field of many then differ in their first characters too, so
     a clipped table cell still tells them apart; an object of nulls only reads ``{}``.
     """
-    parsed = parse_json_object(answer) if answer.lstrip().startswith("{") else None
+    parsed = _json_object(answer)
     if parsed is None:
         return answer
     return json.dumps({k: v for k, v in parsed.items() if v is not None}, ensure_ascii=False)
 
 
 def is_json_object(answer: str) -> bool:
-    return answer.lstrip().startswith("{") and parse_json_object(answer) is not None
+    return _json_object(answer) is not None
 
 
 def shares_line(shares: Sequence[AnswerShare]) -> str:

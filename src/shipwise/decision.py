@@ -145,7 +145,7 @@ def decide(
         ),
         caveats=tuple(
             [
-                *caveats(evidence, arms, pairs, config, len(ids), absent or {}),
+                *caveats(evidence, arms, pairs, config, len(ids), absent),
                 *_left_out(len(first.scores) - len(ids)),
             ]
         ),

@@ -162,7 +162,7 @@ def _short(settings: Sequence[str]) -> list[str]:
     arm ends in the same key (the arm's name says which part it set)."""
     leaf = [s.split("=", 1)[0].rsplit(".", 1)[-1] for s in settings]
     return [
-        s.split("=", 1)[0].rsplit(".", 1)[-1] + "=" + s.split("=", 1)[1]
+        f"{k}={s.split('=', 1)[1]}"
         if s.lstrip("+~").startswith("arms.") and leaf.count(k) == 1
         else s
         for s, k in zip(settings, leaf, strict=True)
