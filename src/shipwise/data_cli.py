@@ -184,13 +184,20 @@ def _add_squad(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     table = formats.add_parser(
         "table",
-        help="CSV, TSV or JSONL rows: input columns -> a label, a JSON object or text",
-        description="Import rows of a .csv, .tsv or .jsonl file. Input columns become the user "
+        help="CSV, TSV, JSONL, JSON or Parquet rows: input columns -> a label, a JSON object or"
+        " text",
+        description="Import rows of a .csv, .tsv, .jsonl, .json (an array of objects) or"
+        " .parquet file, any but Parquet also gzipped (.csv.gz). Input columns become the user "
         "message; one output column is a label task (<= 200 distinct values) or a text task, "
         "several make a JSON task. Splits are seeded and, for labels, stratified; inputs that "
         "also occur in train are dropped from val and test.",
     )
-    table.add_argument("source", type=Path, metavar="SOURCE", help="the rows (.csv/.tsv/.jsonl)")
+    table.add_argument(
+        "source",
+        type=Path,
+        metavar="SOURCE",
+        help="the rows (.csv/.tsv/.jsonl/.json/.parquet; .gz after any but .parquet)",
+    )
     table.add_argument("--test-file", type=Path, metavar="FILE", help="rows for the test split")
     table.add_argument("--val-file", type=Path, metavar="FILE", help="rows for the val split")
     table.add_argument("--name", required=True, help="task name: folder and config name")
@@ -264,6 +271,13 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="seeded subsets drawn after splitting, e.g. train=1000,val=200,test=500",
     )
     table.add_argument(
+        "--label-map",
+        action="append",
+        metavar="VALUE=NAME,...|FILE.json",
+        help="name the labels a column codes (0=negative,1=positive), or a .json file: an object"
+        " from value to name, or a list naming 0, 1, 2, ... (as datasets keep ClassLabel names)",
+    )
+    table.add_argument(
         "--label-words",
         action="store_true",
         help="write each label with spaces for underscores (card_arrival -> card arrival): "
@@ -272,6 +286,13 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     table.add_argument("--seed", type=int, default=0, help="seed for splitting and sampling")
     table.add_argument(
         "--delimiter", metavar="CHAR", help="cell delimiter ('\\t' for tab); default by extension"
+    )
+    table.add_argument(
+        "--no-header",
+        action="store_false",
+        dest="header",
+        help="the CSV/TSV has no header row: its columns are named by position, from 1"
+        " (--input-col 2 --output-col 1)",
     )
     _add_target_options(table)
     table.set_defaults(handler=_import_table)
@@ -326,11 +347,23 @@ def _import_squad(args: argparse.Namespace) -> int:
 def _import_table(args: argparse.Namespace) -> int:
     _refuse_shadow(args.name, args.conf_dir)
     from shipwise.tasks.importers.columns import parse_split_map
-    from shipwise.tasks.importers.tabular import TableSettings, import_table, parse_sample
+    from shipwise.tasks.importers.tabular import (
+        TableSettings,
+        import_table,
+        parse_label_map,
+        parse_sample,
+    )
+    from shipwise.validation.content import CODED_LABELS_FIX, coded_labels
 
     delimiter = args.delimiter
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
+    label_map: dict[str, str] = {}
+    label_list = False
+    for given in args.label_map or ():
+        parsed, listed = parse_label_map(given)
+        label_map.update(parsed)
+        label_list = label_list or listed
     settings = TableSettings(
         input_cols=args.input_cols,
         output_cols=args.output_cols,
@@ -342,6 +375,9 @@ def _import_table(args: argparse.Namespace) -> int:
         sample=parse_sample(args.sample or ""),
         seed=args.seed,
         delimiter=delimiter,
+        header=args.header,
+        label_map=label_map,
+        label_list=label_list,
         label_words=args.label_words,
         split_col=args.split_col,
         split_map=parse_split_map(args.split_map or ""),
@@ -378,6 +414,9 @@ def _import_table(args: argparse.Namespace) -> int:
         dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items() if n)
         why = "leaked into a later split, two answers, or a repeated test row"
         lines.append(f"  dropped      {dropped} ({why}; each is listed in the datasheet)")
+    coded = coded_labels(output.labels or ()) if output.kind == "label" else None
+    if coded:
+        lines += ["", f"Warning: {coded}", f"  fix: {CODED_LABELS_FIX}"]
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0

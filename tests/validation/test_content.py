@@ -502,3 +502,16 @@ def test_a_long_task_shows_its_validation_progress_and_a_short_one_does_not(
     err = capsys.readouterr().err
     assert "validating long: records: 3102/3102" in err  # every line, the blank ones too
     assert err.index("3102/3102") < err.index("validating long: checking across splits")
+
+
+def test_labels_that_are_codes_get_a_warning_naming_the_fix() -> None:
+    coded = ("0", "1", "2")
+    splits = {
+        s: [record(r.line, r.messages[1].content, str(i % 3), s) for i, r in enumerate(clean(s))]
+        for s in ("train", "val", "test")
+    }
+    findings, _ = analyze(splits, Context(OutputSpec("label", labels=coded)))
+    [finding] = [f for f in findings if f.check == "coded_labels"]
+    assert finding.severity == "warning" and "(0, 1, 2) are codes" in finding.message
+    assert "--label-map" in finding.fix
+    assert [f.check for f in findings] == ["coded_labels"]  # nothing else is wrong

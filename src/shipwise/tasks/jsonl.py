@@ -158,14 +158,24 @@ def parse_json_line(line: str, where: str) -> Any:
     Python's reader accepts what JSON does not (NaN, Infinity) and what no later step can
     write (a lone surrogate); both are refused here, as ``shipwise-data validate`` does.
     """
+    value, _ = decode_json(line, where, fix="each line must be one complete JSON object")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=lambda name: _refuse_constant(name))
+
+
+def decode_json(text: str, where: str, fix: str, start: int = 0) -> tuple[Any, int]:
+    """The JSON value that starts at ``start`` in ``text`` (nothing but space may follow it
+    when ``start`` is 0), and where it ends; refused as :func:`parse_json_line` says."""
     try:
-        value = json.loads(line, parse_constant=_refuse_constant)
+        if start:
+            value, end = _DECODER.raw_decode(text, start)
+        else:
+            value, end = _DECODER.decode(text), len(text)
     except json.JSONDecodeError as exc:
-        raise DataError(
-            f"invalid JSON at column {exc.colno}: {exc.msg}",
-            where=where,
-            fix="each line must be one complete JSON object",
-        ) from None
+        at = f"line {exc.lineno}, column {exc.colno}" if start else f"column {exc.colno}"
+        raise DataError(f"invalid JSON at {at}: {exc.msg}", where=where, fix=fix) from None
     except ValueError as exc:  # a constant (NaN), or a number too long to convert
         raise DataError(
             f"invalid JSON: {str(exc).partition(':')[0]}",
@@ -174,7 +184,7 @@ def parse_json_line(line: str, where: str) -> Any:
         ) from None
     except RecursionError:
         raise DataError("invalid JSON: nested too deeply to read", where=where) from None
-    if _SURROGATE_ESCAPE.search(line):
+    if _SURROGATE_ESCAPE.search(text, start, end):
         found = lone_surrogate(value)
         if found:
             raise DataError(
@@ -182,7 +192,7 @@ def parse_json_line(line: str, where: str) -> Any:
                 where=where,
                 fix=SURROGATE_FIX,
             )
-    return value
+    return value, end
 
 
 def _refuse_constant(name: str) -> Any:

@@ -13,6 +13,8 @@
 ``class_missing_train``/      warning: an allowed label (or JSON field value) absent from
 ``class_missing_test``        train / test
 ``imbalance``                 warning: in train, the commonest class > 20x the rarest present
+``coded_labels``              warning: every label is a number or a code (``LABEL_3``), which
+                              a language model cannot read as meaning anything
 ``duplicate``                 warning (error in test): same messages and answer as a line above
 ``contradiction``             error: same input, different answer
 ``near_duplicate``            warning: input the same up to case/spacing/punctuation, or
@@ -32,6 +34,7 @@ build findings at the end, and the terminal renderer shows the first few of each
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -49,6 +52,26 @@ SIZED_SPLITS = ("train", "val", "test")
 # General questions asked as written (the forgetting check): their answers are free text.
 FREE_TEXT_SPLITS = ("regression",)
 IMBALANCE = 20  # most common / least common present class in train
+# Labels a model reads no meaning in: numbers, and codes such as LABEL_0 (transformers' default
+# names) or class_3.
+_CODED = re.compile(r"[-+]?\d+(\.\d+)?|(label|class|category)[ _-]?\d+", re.IGNORECASE)
+CODED_LABELS_FIX = (
+    "name the classes: re-import with --label-map 0=negative,1=positive (or a .json file of"
+    " names), or rewrite the answers and task.output.labels"
+)
+
+
+def coded_labels(labels: Sequence[str]) -> str | None:
+    """Why labels that are all numbers or codes hurt the language-model arms; None if not."""
+    if not labels or not all(_CODED.fullmatch(label.strip()) for label in labels):
+        return None
+    return (
+        f"the labels ({_listed(labels, 5)}) are codes: a language model reads no meaning in"
+        " them unless the system prompt says what each stands for, so the prompt and retrieval"
+        " arms can only copy their demonstrations"
+    )
+
+
 UNKNOWN = "(not allowed)"  # the balance bucket of values outside the allowed list
 
 
@@ -238,6 +261,9 @@ class AnswersAnalyzer:
 
     def finish(self) -> tuple[list[Finding], dict[str, Any]]:
         findings = list(self.findings)
+        coded = coded_labels(self.output.labels or ()) if self.output.kind == "label" else None
+        if coded:
+            findings.append(Finding("warning", "coded_labels", coded, CODED_LABELS_FIX))
         for dim, allowed in self.allowed.items():
             what = "label" if dim == "label" else f"field {dim!r} value"
             for split in ("train", "test"):

@@ -1,13 +1,15 @@
-"""Import rows of a CSV, TSV or JSONL file as a task: input columns in, output columns out.
+"""Import rows of a table file as a task: input columns in, output columns out.
 
+The file is CSV, TSV, JSON Lines, a JSON array or Parquet (see :mod:`.rows`).
 The input columns become the user message (several are written as ``Column: value`` lines);
 the output columns become the reference. One output column with at most 200 distinct values
 is a label task, one with more a text task, several a JSON task whose reference is a JSON
 object of those columns. Splits are seeded and, for label tasks, stratified; a test (and val)
 file can replace the fractions. Inputs that also occur in train are dropped from val and test
 (and test inputs also in val), as are inputs that carry two different answers.
+``label_map`` names labels a column stores as numbers or codes (``0`` as ``negative``), and
 ``label_words`` writes each label with its underscores as spaces (``card_arrival`` becomes
-``card arrival``), the form a language model reads as words.
+``card arrival``): both give the labels a language model reads as words.
 """
 
 from __future__ import annotations
@@ -39,13 +41,17 @@ from shipwise.tasks.importers.common import (
     write_lines,
     write_yaml,
 )
-from shipwise.tasks.importers.rows import check_columns, check_merged, read_rows
+from shipwise.tasks.importers.rows import (
+    check_columns,
+    check_merged,
+    read_rows,
+    table_format,
+)
 from shipwise.tasks.importers.table_files import datasheet, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
 MAX_LABELS = 200  # one output column with more distinct values than this is free text
 MAX_FIELD_VALUES = 50  # a JSON field with more distinct values than this allows any value
-DELIMITERS = {".csv": ",", ".tsv": "\t"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,9 @@ class TableSettings:
     sample: Mapping[str, int] = field(default_factory=dict)  # rows per split, drawn after splitting
     seed: int = 0
     delimiter: str | None = None  # None: by extension
+    header: bool = True  # False: a delimited file's first row is data; columns are "1", "2", ...
+    label_map: Mapping[str, str] = field(default_factory=dict)  # label value -> its name
+    label_list: bool = False  # the map was a JSON list: values are 0-based positions in it
     label_words: bool = False  # labels written with spaces for underscores (label tasks only)
     split_col: str | None = None  # a column naming each row's split (train/val/test, or mapped)
     split_map: Mapping[str, str] = field(default_factory=dict)  # its values -> split or skip
@@ -118,6 +127,13 @@ class TableSettings:
                     where="--sample",
                     fix="write SPLIT=N with SPLIT one of train, val, test and N >= 1",
                 )
+        one_label = len(self.output_cols) == 1 and self.output_kind in (None, "label")
+        if self.label_map and not one_label:
+            raise ConfigError(
+                "--label-map names the values of one label column, and this is not a label task",
+                where="--label-map",
+                fix="drop --label-map, or name one --output-col (and no --output-kind)",
+            )
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise ConfigError(
                 f"delimiter {self.delimiter!r} is not one character",
@@ -152,6 +168,7 @@ class _Row:
     keep: Mapping[str, Any] = field(default_factory=dict)  # --keep-col cells
     doc_id: str | None = None  # its document's id in docs/ (metadata.source_doc)
     where: str = ""  # path:line, for errors
+    unit: str = "line"  # what ``line`` counts: "record" in a JSON array or a Parquet file
 
 
 def parse_sample(text: str) -> dict[str, int]:
@@ -297,18 +314,19 @@ def _fractions(
 
 def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row], str]:
     """Every row of one file, and the file's sha256 (hashed as it streams)."""
-    delimiter = settings.delimiter or DELIMITERS.get(path.suffix.lower())
-    if delimiter is None and path.suffix.lower() != ".jsonl":
+    form = table_format(path, settings.delimiter)
+    if not settings.header and form.kind != "delimited":
         raise ConfigError(
-            f"cannot tell the format of {path.name!r} from its extension",
-            where=str(path),
-            fix="name it .csv, .tsv or .jsonl, or give --delimiter for a delimited file",
+            f"--no-header is for CSV and TSV files; {path.name} names its fields in every row",
+            where="--no-header",
+            fix="drop --no-header and name the fields with --input-col/--output-col",
         )
     hasher = hashlib.sha256()
-    found = read_rows(path, delimiter, _columns(settings), hasher)
-    if delimiter is not None:
-        check_merged(found, settings.output_cols, delimiter, path)
-    rows = [_row(row.cells, path, row.line, settings, prefix) for row in found]
+    found = read_rows(path, form, _columns(settings), hasher, header=settings.header)
+    if form.delimiter is not None:
+        check_merged(found, settings.output_cols, form.delimiter, path)
+    at = ": record " if form.unit == "record" else ":"
+    rows = [_row(row.cells, path, row.line, settings, prefix, at) for row in found]
     rows = [row for row in rows if row.split != "skip"]
     if not rows:
         raise DataError("the file has no rows", where=str(path), fix="add rows below the header")
@@ -327,9 +345,14 @@ def _columns(settings: TableSettings) -> list[str]:
 
 
 def _row(
-    record: Mapping[str, Any], path: Path, line: int, settings: TableSettings, prefix: str
+    record: Mapping[str, Any],
+    path: Path,
+    line: int,
+    settings: TableSettings,
+    prefix: str,
+    at: str = ":",
 ) -> _Row:
-    where = f"{path}:{line}"
+    where = f"{path}{at}{line}"
 
     def raw(column: str) -> Any:
         value = lookup(record, column)
@@ -343,7 +366,7 @@ def _row(
             raise DataError(
                 f"empty cell in column {column!r}", where=where, fix="fill it in or remove the row"
             )
-        return value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return value.strip() if isinstance(value, str) else _dumps(value)
 
     def output(column: str) -> Any:
         value = raw(column)
@@ -352,7 +375,7 @@ def _row(
         parsed = as_object(value, where)
         if parsed is not None:
             return parsed  # {} too: an answer with every field null
-        return value.strip() if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return value.strip() if isinstance(value, str) else _dumps(value)
 
     inputs = [(c, cell(c)) for c in settings.input_cols]
     text = inputs[0][1] if len(inputs) == 1 else "\n".join(f"{c}: {v}" for c, v in inputs)
@@ -364,7 +387,13 @@ def _row(
         doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
     keep = {c: raw(c) for c in settings.keep_cols}
     outputs = tuple(output(c) for c in settings.output_cols)
-    return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where)
+    unit = "record" if at.strip(": ") == "record" else "line"
+    return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where, unit=unit)
+
+
+def _dumps(value: Any) -> str:
+    """A cell that is not text (a number, a list; a date from Parquet) as JSON."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _documents(
@@ -417,8 +446,18 @@ def _output_spec(
             )
     values = sorted({str(r.output[0]) for r in rows})
     if kind == "label":
-        words = label_words(values) if settings.label_words else {}
-        return OutputSpec("label", labels=sorted(words.values()) or values), words
+        words = named_labels(values, settings, rows) if settings.label_map else {}
+        if settings.label_words:
+            spaced = label_words(sorted(set(words.values()) or values))
+            words = {v: spaced[words.get(v, v)] for v in values}
+        return OutputSpec("label", labels=sorted(set(words.values())) or values), words
+    if settings.label_map:
+        raise ConfigError(
+            f"--label-map names labels, and column {columns[0]!r} holds {len(values):,} distinct"
+            f" values: a text task, not a label one (at most {MAX_LABELS} labels)",
+            where="--label-map",
+            fix="drop --label-map, or check --output-col",
+        )
     return OutputSpec("text"), {}
 
 
@@ -481,6 +520,94 @@ def _closed_fields(
     return OutputSpec("json", fields=fields, nullable=nullable)
 
 
+def named_labels(
+    values: Sequence[str], settings: TableSettings, rows: Sequence[_Row]
+) -> dict[str, str]:
+    """Each label value's name from ``--label-map``: every value named, no two one name."""
+    mapping = settings.label_map
+    numbers = sorted(int(v) for v in values if v.isdigit())
+    if settings.label_list and numbers and numbers[0] == 1 and numbers[-1] == len(mapping):
+        raise ConfigError(
+            f"the label values run from 1 to {numbers[-1]} and the list has {len(mapping)}"
+            " names: a list names 0, 1, 2, ..., so every label would take its neighbour's name",
+            where="--label-map",
+            fix='write the names as an object, {"1": "first name", "2": ...}, or as'
+            " --label-map 1=NAME,2=NAME,...",
+        )
+    missing = [v for v in values if v not in mapping]
+    if missing:
+        row = next(r for r in rows if str(r.output[0]) == missing[0])
+        raise DataError(
+            f"label {missing[0]!r} has no name in --label-map ({len(missing)} of {len(values)}"
+            f" values have none: {', '.join(map(repr, missing[:5]))})",
+            where=row.where,
+            fix="name every value, e.g. --label-map "
+            + ",".join(f"{v}=NAME" for v in values[:3])
+            + (" (a JSON list names 0, 1, 2, ... in order)" if settings.label_list else ""),
+        )
+    names: dict[str, str] = {}
+    for value in values:
+        name = mapping[value]
+        if name in names:
+            raise ConfigError(
+                f"labels {names[name]!r} and {value!r} are both named {name!r}: the two"
+                " classes would become one",
+                where="--label-map",
+                fix="give each value its own name (merge classes in the data, if you mean to)",
+            )
+        names[name] = value
+    return {value: mapping[value] for value in values}
+
+
+def parse_label_map(text: str) -> tuple[dict[str, str], bool]:
+    """``0=negative,1=positive``, or a JSON file: an object (value -> name) or a list (the
+    names of 0, 1, 2, ...; as Hugging Face datasets keep them). Returns the map, and whether
+    it came from a list."""
+    path = Path(text)
+    if text.endswith(".json") or path.is_file():
+        return _label_map_file(path)
+    mapping: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        value, sep, name = part.partition("=")
+        if not sep or not value.strip() or not name.strip():
+            raise ConfigError(
+                f"cannot read {part!r}",
+                where="--label-map",
+                fix="write VALUE=NAME pairs joined by commas, e.g. 0=negative,1=positive; or"
+                " name a .json file holding an object or a list of names",
+            )
+        mapping[value.strip()] = name.strip()
+    return mapping, False
+
+
+def _label_map_file(path: Path) -> tuple[dict[str, str], bool]:
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the label names: {exc.strerror}", where=str(path), fix="check the path"
+        ) from None
+    except ValueError as exc:
+        raise DataError(
+            f"not valid JSON: {exc}", where=str(path), fix="write a JSON object or list"
+        ) from None
+    if isinstance(names, dict) and isinstance(names.get("names"), list):
+        names = names["names"]  # a ClassLabel feature as datasets writes it
+    fine = isinstance(names, list) and all(isinstance(n, str) and n.strip() for n in names)
+    fine = fine or (
+        isinstance(names, dict) and all(isinstance(n, str) and n.strip() for n in names.values())
+    )
+    if not fine or not names:
+        raise DataError(
+            "expected a JSON list of names, or an object from value to name, every name text",
+            where=str(path),
+            fix='e.g. ["negative", "positive"] (names of 0 and 1) or {"1": "World", ...}',
+        )
+    if isinstance(names, list):
+        return {str(i): n.strip() for i, n in enumerate(names)}, True
+    return {str(k).strip(): n.strip() for k, n in names.items()}, False
+
+
 def label_words(labels: Sequence[str]) -> dict[str, str]:
     """Each label with underscores as spaces (runs folded), refusing two that would meet."""
     words: dict[str, str] = {}
@@ -530,7 +657,7 @@ def _record(row: _Row, reference: Callable[[_Row], str]) -> dict[str, Any]:
         {"role": "user", "content": row.input},
         {"role": "assistant", "content": reference(row)},
     ]
-    metadata: dict[str, Any] = {"source": row.file, "line": row.line, **row.keep}
+    metadata: dict[str, Any] = {"source": row.file, row.unit: row.line, **row.keep}
     if row.doc_id is not None:
         metadata["source_doc"] = row.doc_id
     return {"id": f"{row.source}-{row.line}", "messages": messages, "metadata": metadata}
