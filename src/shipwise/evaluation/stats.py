@@ -14,7 +14,8 @@ samples as Hesterberg's expanded percentile interval does (the normal quantile r
 sqrt(n / (n - 1)) times Student's t with n - 1 degrees of freedom): bootstrap intervals are
 too narrow there. And where the scores are counted outcomes (right or wrong, hits, labels)
 and two arms differ on fewer than ``FEW_DISCORDANT`` examples (or an arm scores every example
-the same), the resampled spread says little about the true one:
+the same, or every resample the same, as a perfect macro-F1 does), the resampled spread says
+little about the true one:
 two arms that agree on every example of a small split would get the interval [0, 0], and a
 cheaper arm would be waved through as equivalent on 20 examples. There the data gain two
 pseudo-examples, one at the metric's best and one at its worst (for a pair: one each way),
@@ -148,6 +149,13 @@ def interval_batch(
     flat = (data == data[..., :1]).all(axis=(0, -1))
     pseudo = (with_pseudo(data, [best, worst]),)
     low, high = _smoothed((data,), pseudo, flat, statistic, resamples, confidence, seed)
+    # Examples that differ yet score the same on every resample: a corpus metric at its bound
+    # (macro-F1 or slot F1 of 1.000 on 20 examples). The spread is zero there for the same
+    # reason, and says as little.
+    stuck = (high - low <= 1e-12) & ~flat
+    if np.any(stuck):
+        smooth = _bootstrap(pseudo, statistic, resamples, confidence, seed, expand=False)
+        low, high = np.where(stuck, smooth[0], low), np.where(stuck, smooth[1], high)
     return _bounded(metric.value(data), low, high)
 
 
