@@ -188,7 +188,8 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         " text",
         description="Import rows of a .csv, .tsv, .jsonl, .json (an array of objects) or"
         " .parquet file, any but Parquet also gzipped (.csv.gz). Input columns become the user "
-        "message; one output column is a label task (<= 200 distinct values) or a text task, "
+        "message; one output column is a label task (<= 200 distinct values that repeat or are"
+        " short) or a text task, "
         "several make a JSON task. Splits are seeded and, for labels, stratified; inputs that "
         "also occur in train are dropped from val and test.",
     )
@@ -408,6 +409,8 @@ def _import_table(args: argparse.Namespace) -> int:
         f"  task YAML    {summary.yaml_path}",
         f"  rows         {counts}",
     ]
+    if summary.chosen:
+        lines.append(f"  kind         {summary.chosen}")
     if summary.documents:
         lines.append(f"  documents    {summary.documents:,} in docs/documents.jsonl")
     if any(summary.dropped.values()):

@@ -267,3 +267,30 @@ def test_import_warns_of_coded_labels_and_not_of_named_ones(
     args += ["--out", str(tmp_path / "data"), "--conf-dir", str(tmp_path / "conf")]
     assert main(args) == 0
     assert "(label, 2 labels)" in capsys.readouterr().out
+
+
+def test_the_kind_comes_from_how_answers_repeat_and_how_long_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def kind(rows: list[dict[str, Any]], name: str) -> str:
+        source = tmp_path / f"{name}.jsonl"
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        args = ["import", "table", str(source), "--input-col", "q", "--output-col", "a"]
+        args += ["--name", name, "--out", str(tmp_path / "data")]
+        assert main([*args, "--conf-dir", str(tmp_path / "conf")]) == 0
+        out = capsys.readouterr().out
+        return next(line.split()[1] for line in out.splitlines() if line.startswith("  kind "))
+
+    # every answer a sentence of its own: free text, though there are only 100
+    unique = [
+        {"q": f"question {i}", "a": f"The answer to number {i} is {i * 7}."} for i in range(100)
+    ]
+    assert kind(unique, "sentences") == "text:"
+    # ten sentences, each the answer of six rows: a closed set
+    capitals = [{"q": f"q {i}", "a": f"The capital is City{i % 10}."} for i in range(60)]
+    assert kind(capitals, "capitals") == "label:"
+    capitals_yaml = (tmp_path / "conf" / "task" / "capitals.yaml").read_text()
+    assert 'one of: "The capital is City0.", "The capital is City1."' in capitals_yaml
+    # 77 short intents over 100 rows, most of them seen once: still labels
+    intents = [{"q": f"q {i}", "a": f"intent_{i % 77}"} for i in range(100)]
+    assert kind(intents, "intents") == "label:"

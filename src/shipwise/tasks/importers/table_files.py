@@ -22,8 +22,9 @@ NULL = "(null)"  # how an absent value is counted in the datasheet
 
 
 def _listed(values: Sequence[str]) -> str:
-    """Values joined by commas; quoted when one holds a comma itself ("Portland, OR")."""
-    if any("," in v for v in values):
+    """Values joined by commas; quoted when one holds a comma itself ("Portland, OR") or ends
+    a sentence ("The capital is Madrid."), so the list's own commas and full stop stand out."""
+    if any("," in v or v.rstrip().endswith((".", "!", "?")) for v in values):
         return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
     return ", ".join(values)
 

@@ -3,7 +3,7 @@
 The file is CSV, TSV, JSON Lines, a JSON array or Parquet (see :mod:`.rows`).
 The input columns become the user message (several are written as ``Column: value`` lines);
 the output columns become the reference. One output column with at most 200 distinct values
-is a label task, one with more a text task, several a JSON task whose reference is a JSON
+that repeat or are a few words each is a label task, any other a text task, several a JSON task whose reference is a JSON
 object of those columns. Splits are seeded and, for label tasks, stratified; a test (and val)
 file can replace the fractions. Inputs that also occur in train are dropped from val and test
 (and test inputs also in val), as are inputs that carry two different answers.
@@ -51,6 +51,7 @@ from shipwise.tasks.importers.table_files import datasheet, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
 MAX_LABELS = 200  # one output column with more distinct values than this is free text
+LABEL_WORDS = 4  # answers of at most this many words (the median) may be labels though unique
 MAX_FIELD_VALUES = 50  # a JSON field with more distinct values than this allows any value
 
 
@@ -154,6 +155,7 @@ class TableImport:
     sources: Mapping[str, str]  # path -> sha256
     task_yaml: str
     documents: int = 0  # documents written to docs/ (from --docs-col)
+    chosen: str = ""  # why the data made it a label or a text task ("" when told or JSON)
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,12 @@ def import_table(
         (staging / "README.md").write_text(readme, encoding="utf-8", newline="\n")
     if yaml_path is not None:
         write_yaml(yaml_path, text)
-    return TableImport(task_dir, yaml_path, output, counts, dropped, sources, text, len(docs))
+    chosen = ""
+    if settings.output_kind is None and output.kind in ("label", "text"):
+        chosen = kind_reason(output, len(every), len({str(r.output[0]) for r in every}))
+    return TableImport(
+        task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen
+    )
 
 
 def _fractions(
@@ -422,8 +429,7 @@ def _output_spec(
     kind = settings.output_kind
     if kind is None:
         many = len(columns) > 1 or objects
-        distinct = {r.output[0] for r in rows if not objects}
-        kind = "json" if many else "label" if len(distinct) <= MAX_LABELS else "text"
+        kind = "json" if many else _label_or_text(rows)
     if settings.label_words and kind != "label":
         raise ConfigError(
             f"--label-words rewrites labels, and this is a {kind} task",
@@ -459,6 +465,27 @@ def _output_spec(
             fix="drop --label-map, or check --output-col",
         )
     return OutputSpec("text"), {}
+
+
+def _label_or_text(rows: Sequence[_Row]) -> str:
+    """Labels are a closed set: at most ``MAX_LABELS`` values that repeat (most rows share
+    their answer with another) or are short. Sentences each written once are free text."""
+    answers = [str(r.output[0]) for r in rows if r.output[0] is not None]
+    distinct = set(answers)
+    if len(distinct) > MAX_LABELS:
+        return "text"
+    words = sorted(len(a.split()) for a in distinct)
+    repeated = 2 * len(distinct) <= len(answers)
+    return "label" if repeated or (words and words[len(words) // 2] <= LABEL_WORDS) else "text"
+
+
+def kind_reason(output: OutputSpec, rows: int, distinct: int) -> str:
+    """Why an import chose label or text, and the flag that chooses the other."""
+    other = "text" if output.kind == "label" else "label"
+    return (
+        f"{output.kind}: {distinct:,} distinct answers in {rows:,} rows (--output-kind {other}"
+        f" if they are {'free text' if other == 'text' else 'a closed set of labels'})"
+    )
 
 
 def _holds_objects(rows: Sequence[_Row]) -> bool:
