@@ -3,10 +3,11 @@
 The file is CSV, TSV, JSON Lines, a JSON array or Parquet (see :mod:`.rows`).
 The input columns become the user message (several are written as ``Column: value`` lines);
 the output columns become the reference. One output column with at most 200 distinct values
-that repeat or are a few words each is a label task, any other a text task, several a JSON task whose reference is a JSON
-object of those columns. Splits are seeded and, for label tasks, stratified; a test (and val)
-file can replace the fractions. Inputs that also occur in train are dropped from val and test
-(and test inputs also in val), as are inputs that carry two different answers.
+that repeat or are a few words each is a label task, any other a text task; several make a
+JSON task whose reference is a JSON object of those columns. Splits are seeded and, for label
+tasks, stratified; a test (and val) file can replace the fractions. Inputs that also occur in
+train are dropped from val and test (and test inputs also in val), as are inputs that carry
+two different answers.
 ``label_map`` names labels a column stores as numbers or codes (``0`` as ``negative``), and
 ``label_words`` writes each label with its underscores as spaces (``card_arrival`` becomes
 ``card arrival``): both give the labels a language model reads as words.
