@@ -142,6 +142,11 @@ def test_not_significantly_worse_is_not_enough_to_ship_the_cheaper_arm() -> None
     prompt = verdict_of(decision, "prompt")
     assert not prompt.candidate and prompt.settle_n is not None and prompt.settle_n > 200
     assert "Unsettled: prompt is cheaper ($100.00/month)" in decision.verdict
+    # the headline says so too: the best arm ships only until the split can tell
+    assert decision.verdict.startswith("Ship rag for now: accuracy ")
+    assert "This is provisional: prompt costs less, and 200 test examples cannot tell" in (
+        decision.verdict
+    )
     assert f"about {prompt.settle_n:,} test examples would" in decision.verdict
 
 

@@ -89,8 +89,20 @@ def verdict(
         reasons = "; ".join(f"{v.name}: {' and '.join(v.failures)}" for v in arms if v.shippable)
         return f"Ship nothing: no arm can be shipped ({reasons}).{floor_line}"
     s, top = by_name[ship], by_name[str(best)]
+    # cheaper arms the split can neither place within the margin nor rule out
+    unsettled = [
+        v
+        for v in arms
+        if v.name not in (ship, best)
+        and v.shippable
+        and v.feasible
+        and not v.candidate
+        and v.settle_n is not None
+        and v.monthly_usd < s.monthly_usd
+    ]
     head = (
-        f"Ship {ship}: {metric} {num(s.mean)} [{num(s.low)}, {num(s.high)}] on {s.n:,} test "
+        f"Ship {ship}{' for now' if unsettled else ''}: {metric} {num(s.mean)}"
+        f" [{num(s.low)}, {num(s.high)}] on {s.n:,} test "
         f"examples, at {usd(s.monthly_usd)}/month for {config.calls_per_month:,.0f} calls"
         + (
             f" ({usd(s.compute_monthly_usd)} compute, {usd(s.people_monthly_usd)} people)"
@@ -108,6 +120,14 @@ def verdict(
             f"({ship} − {top.name}: {diff(d)}), and costs less"
             + (f" ({usd(top.monthly_usd)}/month)." if top.monthly_usd > s.monthly_usd else ".")
         )
+    if unsettled:
+        names = " and ".join(v.name for v in unsettled)
+        one = len(unsettled) == 1
+        why += (
+            f" This is provisional: {names} {'costs' if one else 'cost'} less, and {s.n:,} test"
+            f" examples cannot tell whether {'it scores' if one else 'they score'} within"
+            f" {config.margin:g} of {top.name}."
+        )
     sentences = [head + why + floor_line]
     for v in arms:
         if v.name in (ship, best) or not v.shippable:
@@ -122,7 +142,7 @@ def verdict(
                 + (f", and {ship} is simpler" if v.monthly_usd <= s.monthly_usd * 1.05 else "")
                 + "."
             )
-        elif v.settle_n is not None and v.monthly_usd < s.monthly_usd:
+        elif v in unsettled:
             sentences.append(
                 f"Unsettled: {v.name} is cheaper ({usd(v.monthly_usd)}/month), but this split "
                 f"cannot tell whether it is within {config.margin:g} of {top.name} ({diff(d)}); "
