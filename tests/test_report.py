@@ -487,3 +487,39 @@ def test_json_answers_show_without_their_null_fields(tmp_path: Path) -> None:
     row = next(line for line in markdown.splitlines() if line.startswith("| *references*"))
     assert "“{}” 60%" in row and '“{"to": "Fresno"}” 40%' in row, row
     assert "JSON without its null fields" in markdown
+
+
+def test_results_table_says_shared_settings_and_skip_reasons_once_and_whole() -> None:
+    from rich.console import Console
+
+    from shipwise.report import results_table
+
+    def result(name: str, mean: float) -> dict[str, Any]:
+        primary = {"mean": mean, "low": mean - 0.1, "high": mean + 0.05, "n": 20}
+        summary = {
+            "metric": "macro_f1",
+            "primary": primary,
+            "means": {"macro_f1": mean},
+            "latency_p95_s": 0.5,
+            "compute_s_mean": 0.1,
+            "usd_per_1k_calls": 0.01,
+        }
+        return {"run_name": name, "splits": {"test": {"summary": summary}}, "setup_usd": 0.0}
+
+    reason = (
+        "task 'reviews' has no documents to retrieve from (/tmp/project/data/reviews/docs is"
+        " missing): import with --docs-col COL, or leave the retrieving arms out"
+    )
+    table = results_table(
+        [
+            result("prompt limit=20", 0.6),
+            result("finetune arms.backend.train_size=60 limit=20", 0.9),
+        ],
+        skipped=[("rag limit=20", reason)],
+    )
+    console = Console(width=160, record=True)
+    console.print(table)
+    text = " ".join(console.export_text().split())  # the caption wraps at the table's width
+    assert f"rag was skipped: {reason}" in text  # whole, not cut at 80 characters
+    assert "Every arm ran with: limit=20" in text
+    assert "finetune train_size=60 " in text and "limit=20 " not in text.split("Every")[0]

@@ -136,25 +136,32 @@ def evidence_from_run(
 def without_shared_settings(
     evidence: Sequence[ArmEvidence],
 ) -> tuple[list[ArmEvidence], tuple[str, ...]]:
-    """The arms named without the settings every one of them ran with, and those settings.
+    """The arms named without the settings every one of them ran with (see
+    :func:`shorter_names`), and those settings."""
+    names, shared = shorter_names([e.name for e in evidence])
+    renamed = [replace(e, name=n) for e, n in zip(evidence, names, strict=True)]
+    return renamed, shared
+
+
+def shorter_names(names: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
+    """Run names without the settings every one of them has, and those settings.
 
     A run is named by its arm and the overrides that reached it (``prompt limit=10``,
     ``finetune arms.backend.train_size=400 limit=10``). A setting all the compared runs share
-    tells them apart from nothing, so the report names it once instead of in every arm's name;
+    tells them apart from nothing, so a report names it once instead of in every arm's name;
     an ``arms.<part>.`` setting is named by its key alone (``finetune train_size=400``).
     Names stay as they are when that would make two arms one, or a name is not of that form.
     """
-    parts = [e.name.split(" ") for e in evidence]
+    parts = [name.split(" ") for name in names]
     if not parts or any("=" not in p for name in parts for p in name[1:]):
-        return list(evidence), ()
+        return list(names), ()
     shared = set.intersection(*(set(name[1:]) for name in parts)) if len(parts) > 1 else set()
-    names = [
+    short = [
         " ".join([name[0], *_short([p for p in name[1:] if p not in shared])]) for name in parts
     ]
-    if len(set(names)) < len(names):
-        return list(evidence), ()
-    renamed = [replace(e, name=n) for e, n in zip(evidence, names, strict=True)]
-    return renamed, tuple(sorted(shared))
+    if len(set(short)) < len(short):
+        return list(names), ()
+    return short, tuple(sorted(shared))
 
 
 def _short(settings: Sequence[str]) -> list[str]:

@@ -46,7 +46,22 @@ def results_table(
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="shipwise results", show_lines=False)
+    from shipwise.evidence import shorter_names
+
+    # named as the decision names them: settings every run shares are said once, below
+    ran = [r["run_name"] for r in results]
+    names, shared = shorter_names(ran)
+    short = dict(zip(ran, names, strict=True))
+    short.update({n: " ".join(p for p in n.split(" ") if p not in shared) for n, _ in skipped})
+    notes = [f"{escape(short[name])} was skipped: {escape(reason)}" for name, reason in skipped]
+    if shared:
+        notes.append(f"Every arm ran with: {escape(' '.join(shared))}")
+    table = Table(
+        title="shipwise results",
+        show_lines=False,
+        caption="\n".join(notes) or None,
+        caption_justify="left",
+    )
     columns = (
         "run",
         "metric",
@@ -71,7 +86,7 @@ def results_table(
         test = splits[headline]["summary"]
         p = test["primary"]
         row = [
-            escape(result["run_name"]),
+            escape(short[result["run_name"]]),
             test["metric"] if headline == "test" else f"{test['metric']} ({headline})",
             f"{p['mean']:.3f} [{p['low']:.3f}, {p['high']:.3f}] n={p['n']}",
             _ungameable(test),
@@ -90,10 +105,8 @@ def results_table(
         table.add_row(*row)
     for name, error in failures:
         table.add_row(escape(name), "FAILED", escape(error[:80]), *[""] * (len(table.columns) - 3))
-    for name, reason in skipped:
-        table.add_row(
-            escape(name), "skipped", escape(reason[:80]), *[""] * (len(table.columns) - 3)
-        )
+    for name, _ in skipped:  # the reason, whole, is in the caption
+        table.add_row(escape(short[name]), "skipped", "(below)", *[""] * (len(table.columns) - 3))
     return table
 
 
