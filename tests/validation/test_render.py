@@ -165,6 +165,6 @@ def test_balanced_labels_are_not_named_as_both_the_most_and_least_common() -> No
         return console.export_text()
 
     even = table({"card_arrival": 27, "terminate_account": 27})
-    assert "all 27" in even and "card_arrival (27)" not in even
+    assert "27 each" in even and "card_arrival (27)" not in even
     skewed = table({"card_arrival": 30, "terminate_account": 3})
     assert "card_arrival (30)" in skewed and "terminate_account (3)" in skewed

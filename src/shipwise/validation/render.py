@@ -144,7 +144,7 @@ def _balance_tables(stats: Mapping[str, Any] | None, console: Console) -> None:
                 split,
                 f"{len(present)}/{len(allowed)}",
                 # balanced: one count for all, not one label named as both extremes
-                Text(f"all {next(iter(present.values())):,}") if even else _extreme(present, max),
+                Text(f"{next(iter(present.values())):,} each") if even else _extreme(present, max),
                 Text("-") if even else _extreme(present, min),
                 Text(_compact(counts)),
             )

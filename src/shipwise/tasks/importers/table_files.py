@@ -150,7 +150,7 @@ def datasheet(
     files = "\n".join(f"| `{Path(p).resolve()}` | `{digest}` |" for p, digest in sources.items())
     counts = "\n".join(f"| {split} | {len(answers[split]):,} |" for split in SPLITS)
     options = "\n".join(
-        f"- {key}: `{value}`"
+        f"- {key}: " + ("not given (the default)" if value is None else f"`{value}`")
         for key, value in vars(settings).items()
         if key not in ("system_prompt",)
     )
