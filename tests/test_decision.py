@@ -147,7 +147,8 @@ def test_not_significantly_worse_is_not_enough_to_ship_the_cheaper_arm() -> None
     assert "This is provisional: prompt costs less, and 200 test examples cannot tell" in (
         decision.verdict
     )
-    assert f"about {prompt.settle_n:,} test examples would" in decision.verdict
+    assert f"about {prompt.settle_n:,} test examples would tell" in decision.verdict
+    assert "(it would then be within the margin)" in decision.verdict  # −0.010 is inside it
 
 
 def test_a_cheaper_arm_shown_within_the_margin_ships() -> None:
@@ -501,4 +502,28 @@ def test_an_arm_outside_the_candidates_is_named_with_its_cost_in_plain_words() -
     cheaper = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.0001)
     verdict = decide([arm("rag", STRONG, usd_per_call=0.01), cheaper], CFG, "t", ACC).verdict
     assert "Unsettled: prompt is cheaper ($10.00/month), but this split cannot tell" in verdict
-    assert "about 808 test examples would, if the difference held." in verdict
+    assert "about 808 test examples would tell, if the difference held (it would then be shown" in (
+        verdict
+    )
+
+
+def test_worse_by_more_than_the_margin_says_when_holm_does_not_back_it() -> None:
+    """An interval past the margin, from a pair that is not significant once every pair is
+    counted: the verdict says both, rather than stating the first as settled."""
+    base = [1.0] * 42 + [0.0] * 18
+    rng = np.random.default_rng(0)
+    others = [
+        arm(f"x{i}", rng.integers(0, 2, 60).astype(float).tolist(), usd_per_call=0.02)
+        for i in range(3)
+    ]
+    runs = [
+        arm("rag", base, usd_per_call=0.001),
+        arm("prompt", worse_by(base, 8), usd_per_call=0.01),
+    ]
+    decision = decide([*runs, *others], CFG, "t", ACC)
+    pair = next(p for p in decision.pairs if {p.a, p.b} == {"rag", "prompt"})
+    assert pair.high < -CFG.margin and not pair.significant
+    assert "prompt is worse than rag by more than the margin (−0.133 [" in decision.verdict
+    assert "though not significantly once every pair compared is counted (Holm p 0.10)" in (
+        decision.verdict
+    )

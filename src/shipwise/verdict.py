@@ -146,11 +146,22 @@ def verdict(
             sentences.append(
                 f"Unsettled: {v.name} is cheaper ({usd(v.monthly_usd)}/month), but this split "
                 f"cannot tell whether it is within {config.margin:g} of {top.name} ({diff(d)}); "
-                f"about {v.settle_n:,} test examples would, if the difference held."
+                f"about {v.settle_n:,} test examples would tell, if the difference held"
+                + (
+                    " (it would then be within the margin)."
+                    if d.mean > -config.margin
+                    else " (it would then be shown outside the margin)."
+                )
             )
         elif d.high < -config.margin:
             sentences.append(
-                f"{v.name} is worse than {top.name} by more than the margin ({diff(d)})."
+                f"{v.name} is worse than {top.name} by more than the margin ({diff(d)})"
+                + (
+                    "."
+                    if d.significant
+                    else ", though not significantly once every pair compared is counted (Holm"
+                    f" p {d.p_holm:.2f}): more test examples would confirm it."
+                )
             )
         else:
             cost = usd(v.monthly_usd) + "/month"
