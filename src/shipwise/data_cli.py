@@ -28,10 +28,12 @@ Importers are imported when their subcommand runs, so ``--help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from shipwise.errors import ShipwiseError
 
@@ -293,7 +295,13 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         action="store_false",
         dest="header",
         help="the CSV/TSV has no header row: its columns are named by position, from 1"
-        " (--input-col 2 --output-col 1)",
+        " (--input-col 2 --output-col 1), or by --column-names",
+    )
+    table.add_argument(
+        "--column-names",
+        metavar="NAME,...",
+        help="with --no-header: the columns' names, in order (e.g. class,title,description);"
+        " the prompt and the datasheet use them",
     )
     _add_target_options(table)
     table.set_defaults(handler=_import_table)
@@ -354,7 +362,7 @@ def _import_table(args: argparse.Namespace) -> int:
         parse_label_map,
         parse_sample,
     )
-    from shipwise.validation.content import CODED_LABELS_FIX, coded_labels
+    from shipwise.validation.content import coded_labels, coded_labels_fix
 
     delimiter = args.delimiter
     if delimiter in ("\\t", "tab"):
@@ -377,6 +385,7 @@ def _import_table(args: argparse.Namespace) -> int:
         seed=args.seed,
         delimiter=delimiter,
         header=args.header,
+        column_names=[n.strip() for n in args.column_names.split(",")] if args.column_names else (),
         label_map=label_map,
         label_list=label_list,
         label_words=args.label_words,
@@ -419,10 +428,33 @@ def _import_table(args: argparse.Namespace) -> int:
         lines.append(f"  dropped      {dropped} ({why}; each is listed in the datasheet)")
     coded = coded_labels(output.labels or ()) if output.kind == "label" else None
     if coded:
-        lines += ["", f"Warning: {coded}", f"  fix: {CODED_LABELS_FIX}"]
+        lines += ["", f"Warning: {coded}", f"  fix: {coded_labels_fix(output.labels or ())}"]
+    lines += [f"\nWarning: {w}" for w in _small_splits(summary.counts, args)]
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0
+
+
+def _small_splits(counts: dict[str, int] | Any, args: argparse.Namespace) -> list[str]:
+    """Splits too small for ``shipwise-data validate`` (an error there), with what would do."""
+    from shipwise.validation.content import MIN_EXAMPLES
+
+    warnings = []
+    for split, n in counts.items():
+        if n >= MIN_EXAMPLES:
+            continue
+        given = getattr(args, f"{split}_file", None)
+        share = getattr(args, f"{split}_fraction", None) or {"val": 0.1, "test": 0.2}.get(split)
+        if given is not None or share is None or args.split_col:
+            what = "add rows to it"
+        else:
+            wanted = math.ceil(100 * share * MIN_EXAMPLES / max(n, 1)) / 100
+            what = f"import more rows, or give it a larger share: --{split}-fraction {wanted:g}"
+        warnings.append(
+            f"{split} has {n} rows; shipwise-data validate calls fewer than {MIN_EXAMPLES} an"
+            f" error, and the study will not run on it\n  fix: {what}"
+        )
+    return warnings
 
 
 def _next_command(name: str, conf_dir: Path) -> str:

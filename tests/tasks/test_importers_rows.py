@@ -165,6 +165,22 @@ def test_csv_without_a_header(tmp_path: Path) -> None:
     every = dict(pair for split in got.values() for pair in split)
     assert every["2: Title 0, with a comma\n3: story 0 in full"] == "World"
     assert every["2: Title 1, with a comma\n3: story 1 in full"] == "Sports"
+    named = run(
+        source, tmp_path, inputs=["title", "text"], outputs=["class"], header=False,
+        column_names=["class", "title", "text"], label_map={"1": "World", "2": "Sports"},
+        name="named",
+    )  # fmt: skip
+    assert "title: Title 0, with a comma\ntext: story 0 in full" in dict(
+        pair for split in pairs(named).values() for pair in split
+    )
+    assert "You are given these fields, one per line: title, text." in named.task_yaml
+    with pytest.raises(DataError, match="gives 2 names, and the first row has 3 cells"):
+        run(source, tmp_path, outputs=["a"], inputs=["b"], header=False, column_names=["a", "b"],
+            name="two")  # fmt: skip
+    with pytest.raises(ConfigError, match="without a header row"):
+        TableSettings(["b"], ["a"], column_names=["a", "b"])
+    with pytest.raises(ConfigError, match="the name 'a' twice"):
+        TableSettings(["b"], ["a"], header=False, column_names=["a", "b", "a"])
     with pytest.raises(DataError, match=r"no column '4'.* 3 \(1 to 3\)"):
         run(source, tmp_path, inputs=["4"], outputs=["1"], header=False, name="four")
     with pytest.raises(ConfigError, match="--no-header is for CSV and TSV"):
@@ -207,6 +223,9 @@ def test_label_map_refusals(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="label '1' has no name") as error:
         run(source, tmp_path, label_map={"0": "negative"})
     assert error.value.where == f"{source}:2"  # the first row holding it
+    assert "add 1=NAME" in error.value.fix and "(0, 1)" in error.value.fix
+    with pytest.raises(DataError, match="names '2', which no row holds: are its values off by one"):
+        run(source, tmp_path, label_map={"1": "negative", "2": "positive"})
     with pytest.raises(ConfigError, match="both named 'same'"):
         run(source, tmp_path, label_map={"0": "same", "1": "same"})
     shifted = [{**r, "label": r["label"] + 1} for r in ROWS]  # classes 1 and 2, AG News style
@@ -255,10 +274,10 @@ def test_import_warns_of_coded_labels_and_not_of_named_ones(
     base += ["--out", str(tmp_path / "data"), "--conf-dir", str(tmp_path / "conf")]
     assert main([*base, "--name", "coded"]) == 0
     out = capsys.readouterr().out
-    assert "Warning: the labels (0, 1) are codes" in out and "--label-map 0=negative" in out
+    assert "Warning: the labels (0, 1) are codes" in out and "--label-map 0=NAME,1=NAME " in out
     assert main([*base, "--name", "named", "--label-map", "0=negative,1=positive"]) == 0
     out = capsys.readouterr().out
-    assert "Imported task 'named' (label, 2 labels)" in out and "Warning" not in out
+    assert "Imported task 'named' (label, 2 labels)" in out and "are codes" not in out
     names = tmp_path / "names.json"
     names.write_text('["negative", "positive"]')
     headerless = write_csv(tmp_path / "bare.csv", ROWS, header=False)
@@ -294,3 +313,25 @@ def test_the_kind_comes_from_how_answers_repeat_and_how_long_they_are(
     # 77 short intents over 100 rows, most of them seen once: still labels
     intents = [{"q": f"q {i}", "a": f"intent_{i % 77}"} for i in range(100)]
     assert kind(intents, "intents") == "label:"
+
+
+def test_import_warns_of_splits_too_small_to_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_csv(tmp_path / "rows.csv", ROWS)  # 60 rows: val 6, test 12
+    test_file = write_csv(
+        tmp_path / "test.csv", [{"text": f"new {i}", "label": i % 2} for i in range(5)]
+    )
+    args = ["import", "table", str(source), "--input-col", "text", "--output-col", "label"]
+    args += ["--out", str(tmp_path / "data"), "--conf-dir", str(tmp_path / "conf")]
+    assert main([*args, "--name", "small"]) == 0
+    out = capsys.readouterr().out
+    assert "Warning: val has 6 rows; shipwise-data validate calls fewer than 10 an error" in out
+    assert "--val-fraction 0.17" in out and "Warning: test" not in out
+    assert main([*args, "--name", "larger", "--val-fraction", "0.17"]) == 0
+    assert "Warning: val" not in capsys.readouterr().out
+    assert main([*args, "--name", "given", "--test-file", str(test_file)]) == 0
+    out = capsys.readouterr().out
+    assert "Warning: test has 5 rows" in out and "fix: add rows to it" in out
+    yaml_text = (tmp_path / "conf" / "task" / "given.yaml").read_text()
+    assert "imported from rows.csv and test.csv" in yaml_text

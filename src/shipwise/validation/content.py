@@ -55,10 +55,15 @@ IMBALANCE = 20  # most common / least common present class in train
 # Labels a model reads no meaning in: numbers, and codes such as LABEL_0 (transformers' default
 # names) or class_3.
 _CODED = re.compile(r"[-+]?\d+(\.\d+)?|(label|class|category)[ _-]?\d+", re.IGNORECASE)
-CODED_LABELS_FIX = (
-    "name the classes: re-import with --label-map 0=negative,1=positive (or a .json file of"
-    " names), or rewrite the answers and task.output.labels"
-)
+
+
+def coded_labels_fix(labels: Sequence[str]) -> str:
+    """How to name coded labels, shown with the task's own values."""
+    named = ",".join(f"{label}=NAME" for label in labels[:3]) + (",..." if len(labels) > 3 else "")
+    return (
+        f"name the classes: re-import with --label-map {named} (or a .json file of names), or"
+        " rewrite the answers and task.output.labels"
+    )
 
 
 def coded_labels(labels: Sequence[str]) -> str | None:
@@ -263,7 +268,8 @@ class AnswersAnalyzer:
         findings = list(self.findings)
         coded = coded_labels(self.output.labels or ()) if self.output.kind == "label" else None
         if coded:
-            findings.append(Finding("warning", "coded_labels", coded, CODED_LABELS_FIX))
+            fix = coded_labels_fix(self.output.labels or ())
+            findings.append(Finding("warning", "coded_labels", coded, fix))
         for dim, allowed in self.allowed.items():
             what = "label" if dim == "label" else f"field {dim!r} value"
             for split in ("train", "test"):

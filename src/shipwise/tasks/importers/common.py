@@ -44,7 +44,7 @@ def refuse_overwrite(*targets: Path | None, force: bool) -> None:
             raise ConfigError(
                 "already exists; an import does not overwrite it",
                 where=str(target),
-                fix="pass --force (force=True) to replace it, or choose another --name",
+                fix="pass --force to replace it, or choose another --name",
             )
 
 

@@ -87,11 +87,17 @@ class SourceRow:
 
 
 def read_rows(
-    path: Path, form: TableFormat, columns: Sequence[str], hasher: Any, header: bool = True
+    path: Path,
+    form: TableFormat,
+    columns: Sequence[str],
+    hasher: Any,
+    header: bool = True,
+    names: Sequence[str] = (),
 ) -> list[SourceRow]:
     """Every row of ``path``; ``hasher`` sees every byte of the file as stored.
 
-    ``header=False``: a delimited file's first row is data, its columns named "1", "2", ...
+    ``header=False``: a delimited file's first row is data, its columns named ``names`` or,
+    without them, "1", "2", ... by position.
     """
     _check_file(path)
     if form.kind == "parquet":
@@ -106,7 +112,7 @@ def read_rows(
     if form.kind == "jsonl":
         return list(_jsonl_rows(lines, path))
     assert form.delimiter is not None
-    return list(_csv_rows(lines, path, form.delimiter, columns, header))
+    return list(_csv_rows(lines, path, form.delimiter, columns, header, names))
 
 
 def check_merged(
@@ -327,7 +333,12 @@ def _jsonl_rows(lines: Iterator[str], path: Path) -> Iterator[SourceRow]:
 
 
 def _csv_rows(
-    lines: Iterator[str], path: Path, delimiter: str, columns: Sequence[str], has_header: bool
+    lines: Iterator[str],
+    path: Path,
+    delimiter: str,
+    columns: Sequence[str],
+    has_header: bool,
+    names: Sequence[str] = (),
 ) -> Iterator[SourceRow]:
     read: list[str] = []  # the physical lines of the row being read
 
@@ -346,8 +357,15 @@ def _csv_rows(
             if not any(c.strip() for c in cells):
                 continue
             if header is None and not has_header:
-                header = [str(n) for n in range(1, len(cells) + 1)]
-                check_columns(columns, header, f"{path}:{start}", numbered=True)
+                header = list(names) or [str(n) for n in range(1, len(cells) + 1)]
+                if names and len(names) != len(cells):
+                    raise DataError(
+                        f"--column-names gives {len(names)} names, and the first row has"
+                        f" {len(cells)} cells",
+                        where=f"{path}:{start}",
+                        fix="name every column, in order",
+                    )
+                check_columns(columns, header, f"{path}:{start}", numbered=not names)
             elif header is None:
                 header = [c.strip() for c in cells]
                 _check_header(header, columns, where=f"{path}:{start}")
@@ -411,7 +429,8 @@ def check_columns(
             f"no column {missing[0]!r}: with --no-header, columns are named by position,"
             f" and the first row has {len(available)} (1 to {len(available)})",
             where=where,
-            fix="name columns by number, e.g. --input-col 2 --output-col 1",
+            fix="name columns by number, e.g. --input-col 2 --output-col 1, or name them all"
+            " with --column-names",
         )
     shown = ", ".join(repr(a[:40] + ("..." if len(a) > 40 else "")) for a in available)
     raise DataError(

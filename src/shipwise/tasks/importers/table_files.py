@@ -65,7 +65,7 @@ def task_yaml(
     task_dir: Path,
     output: OutputSpec,
     settings: TableSettings,
-    source: Path,
+    sources: Sequence[Path],
     longest: int,
 ) -> str:
     """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted."""
@@ -73,10 +73,11 @@ def task_yaml(
     described = {"label": f"one of {len(output.labels or [])} labels", "json": "a JSON object"}
     description = (
         f"{', '.join(settings.input_cols)} -> {', '.join(settings.output_cols)} "
-        f"({described.get(output.kind, 'text')}), imported from {source.name}."
+        f"({described.get(output.kind, 'text')}), imported from"
+        f" {' and '.join(s.name for s in sources)}."
     )
     lines = [
-        f"# Imported by `shipwise-data import table` from {source.name}.",
+        f"# Imported by `shipwise-data import table` from {', '.join(s.name for s in sources)}.",
         f"# Datasheet: {task_dir / 'README.md'}",
         f"name: {_quote(name)}",
         f"description: {_quote(description)}",

@@ -71,6 +71,7 @@ class TableSettings:
     seed: int = 0
     delimiter: str | None = None  # None: by extension
     header: bool = True  # False: a delimited file's first row is data; columns are "1", "2", ...
+    column_names: Sequence[str] = ()  # without a header: the columns' names, in order
     label_map: Mapping[str, str] = field(default_factory=dict)  # label value -> its name
     label_list: bool = False  # the map was a JSON list: values are 0-based positions in it
     label_words: bool = False  # labels written with spaces for underscores (label tasks only)
@@ -129,6 +130,20 @@ class TableSettings:
                     where="--sample",
                     fix="write SPLIT=N with SPLIT one of train, val, test and N >= 1",
                 )
+        if self.column_names and self.header:
+            raise ConfigError(
+                "--column-names names the columns of a file without a header row",
+                where="--column-names",
+                fix="add --no-header if the file has none; a header's names are used as written",
+            )
+        repeated = sorted({n for n in self.column_names if list(self.column_names).count(n) > 1})
+        if repeated or any(not n.strip() for n in self.column_names):
+            what = f"the name {repeated[0]!r} twice" if repeated else "an empty name"
+            raise ConfigError(
+                f"--column-names gives {what}",
+                where="--column-names",
+                fix="give each column its own name, e.g. --column-names class,title,description",
+            )
         one_label = len(self.output_cols) == 1 and self.output_kind in (None, "label")
         if self.label_map and not one_label:
             raise ConfigError(
@@ -251,7 +266,7 @@ def import_table(
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
-    text = task_yaml(name, task_dir, output, settings, source, longest)
+    text = task_yaml(name, task_dir, output, settings, list(files.values()), longest)
     answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
     readme = datasheet(
         name, answers, output, dropped, sources, settings, command, words, docs, drops
@@ -330,7 +345,9 @@ def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row],
             fix="drop --no-header and name the fields with --input-col/--output-col",
         )
     hasher = hashlib.sha256()
-    found = read_rows(path, form, _columns(settings), hasher, header=settings.header)
+    found = read_rows(
+        path, form, _columns(settings), hasher, settings.header, settings.column_names
+    )
     if form.delimiter is not None:
         check_merged(found, settings.output_cols, form.delimiter, path)
     at = ": record " if form.unit == "record" else ":"
@@ -565,12 +582,22 @@ def named_labels(
     missing = [v for v in values if v not in mapping]
     if missing:
         row = next(r for r in rows if str(r.output[0]) == missing[0])
+        unused = [k for k in mapping if k not in values]
         raise DataError(
             f"label {missing[0]!r} has no name in --label-map ({len(missing)} of {len(values)}"
-            f" values have none: {', '.join(map(repr, missing[:5]))})",
+            f" values have none: {', '.join(map(repr, missing[:5]))})"
+            + (
+                f"; the map names {', '.join(map(repr, unused[:5]))}, which no row holds: are"
+                " its values off by one, or spelled otherwise?"
+                if unused
+                else ""
+            ),
             where=row.where,
-            fix="name every value, e.g. --label-map "
-            + ",".join(f"{v}=NAME" for v in values[:3])
+            fix="name every value the column holds ("
+            + ", ".join(values[:8])
+            + (", ..." if len(values) > 8 else "")
+            + "); add "
+            + ",".join(f"{v}=NAME" for v in missing[:5])
             + (" (a JSON list names 0, 1, 2, ... in order)" if settings.label_list else ""),
         )
     names: dict[str, str] = {}
