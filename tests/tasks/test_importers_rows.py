@@ -335,3 +335,48 @@ def test_import_warns_of_splits_too_small_to_validate(
     assert "Warning: test has 5 rows" in out and "fix: add rows to it" in out
     yaml_text = (tmp_path / "conf" / "task" / "given.yaml").read_text()
     assert "imported from rows.csv and test.csv" in yaml_text
+
+
+def test_a_column_of_answer_lists_is_a_text_task_scored_on_every_answer(tmp_path: Path) -> None:
+    # the shape of a question-answering set exported from the Hugging Face hub
+    rows = [
+        {
+            "question": f"Who won game {i}?",
+            "answers": {"text": [f"Team {i}", f"the Team {i}", f"Team {i}"], "start": [3, 0, 3]},
+        }
+        for i in range(40)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "qa.parquet")
+    summary = run(tmp_path / "qa.parquet", tmp_path, inputs=["question"], outputs=["answers.text"])
+    assert summary.output.kind == "text" and summary.chosen.startswith(
+        "text: each row holds a list"
+    )
+    records = {
+        r["messages"][0]["content"]: r
+        for split in SPLITS
+        for r in read_jsonl(summary.task_dir / f"{split}.jsonl")
+    }
+    first = records["Who won game 1?"]
+    assert first["messages"][1]["content"] == "Team 1"
+    assert first["metadata"]["answers"] == ["Team 1", "the Team 1"]  # repeats kept once
+    rows[5]["answers"]["text"] = [7]  # a number is an answer too
+    (tmp_path / "qa.json").write_text(json.dumps(rows))
+    again = run(tmp_path / "qa.json", tmp_path, inputs=["question"], outputs=["answers.text"],
+                name="json")  # fmt: skip
+    texts = {p[0]: p[1] for split in pairs(again).values() for p in split}
+    assert texts["Who won game 5?"] == "7" and texts["Who won game 1?"] == "Team 1"
+    from tests.tasks.test_importers_tabular import load
+
+    task = load(summary)
+    example = next(e for split in SPLITS for e in task.split(split) if e.id == first["id"])
+    assert example.alternatives == ["the Team 1"]
+    rows[5]["answers"]["text"] = ["Team 5"]
+    rows[9]["answers"]["text"] = []  # unanswerable, as in SQuAD 2.0
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "qa2.parquet")
+    with pytest.raises(DataError, match="empty list of answers in column") as error:
+        run(tmp_path / "qa2.parquet", tmp_path, inputs=["question"], outputs=["answers.text"],
+            name="qa2")  # fmt: skip
+    assert error.value.where.endswith("qa2.parquet: record 10")
+    with pytest.raises(DataError, match="list of answers in column"):
+        run(tmp_path / "qa.parquet", tmp_path, inputs=["question"], outputs=["answers.text"],
+            output_kind="label", name="qa3")  # fmt: skip

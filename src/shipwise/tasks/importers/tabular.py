@@ -281,7 +281,9 @@ def import_table(
     if yaml_path is not None:
         write_yaml(yaml_path, text)
     chosen = ""
-    if settings.output_kind is None and output.kind in ("label", "text"):
+    if settings.output_kind is None and _lists(every):
+        chosen = "text: each row holds a list of gold answers (the first is the reference)"
+    elif settings.output_kind is None and output.kind in ("label", "text"):
         chosen = kind_reason(output, len(every), len({str(r.output[0]) for r in every}))
     return TableImport(
         task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen
@@ -397,6 +399,9 @@ def _row(
         value = raw(column)
         if empty(value):
             return None  # absent: allowed in a JSON answer, refused in a label or text one
+        if _answer_list(value) and len(settings.output_cols) == 1:
+            # several gold answers (a QA export's answers.text), as a tuple; () if none
+            return tuple(dict.fromkeys(str(a).strip() for a in value if not empty(a)))
         parsed = as_object(value, where)
         if parsed is not None:
             return parsed  # {} too: an answer with every field null
@@ -414,6 +419,13 @@ def _row(
     outputs = tuple(output(c) for c in settings.output_cols)
     unit = "record" if at.strip(": ") == "record" else "line"
     return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where, unit=unit)
+
+
+def _answer_list(value: Any) -> bool:
+    """A JSON or Parquet list of plain answers (texts or numbers)."""
+    return isinstance(value, list) and all(
+        isinstance(a, str | int | float) and not isinstance(a, bool) for a in value
+    )
 
 
 def _dumps(value: Any) -> str:
@@ -447,7 +459,7 @@ def _output_spec(
     kind = settings.output_kind
     if kind is None:
         many = len(columns) > 1 or objects
-        kind = "json" if many else _label_or_text(rows)
+        kind = "json" if many else "text" if _lists(rows) else _label_or_text(rows)
     if settings.label_words and kind != "label":
         raise ConfigError(
             f"--label-words rewrites labels, and this is a {kind} task",
@@ -459,15 +471,24 @@ def _output_spec(
         # every field free for now: which values to list is read from train (_closed_fields)
         return OutputSpec("json", fields=dict.fromkeys(fields)), {}
     for row in rows:
-        if row.output[0] is None or isinstance(row.output[0], dict):
-            what = "empty cell" if row.output[0] is None else "JSON object"
-            raise DataError(
-                f"{what} in column {columns[0]!r}, which holds a {kind} answer",
-                where=row.where,
-                fix="fill it in or remove the row"
-                if row.output[0] is None
-                else "use --output-kind json (or drop --output-kind) for a column of JSON objects",
-            )
+        value = row.output[0]
+        if value is None:
+            what, fix = "empty cell", "fill it in or remove the row"
+        elif value == ():
+            what = "empty list of answers"
+            fix = "remove the rows with no answer (an unanswerable question cannot be scored)"
+        elif isinstance(value, dict):
+            what = "JSON object"
+            fix = "use --output-kind json (or drop --output-kind) for a column of JSON objects"
+        elif kind == "label" and isinstance(value, tuple):
+            what, fix = "list of answers", "drop --output-kind label: a list of answers is text"
+        else:
+            continue
+        raise DataError(
+            f"{what} in column {columns[0]!r}, which holds a {kind} answer",
+            where=row.where,
+            fix=fix,
+        )
     values = sorted({str(r.output[0]) for r in rows})
     if kind == "label":
         words = named_labels(values, settings, rows) if settings.label_map else {}
@@ -483,6 +504,11 @@ def _output_spec(
             fix="drop --label-map, or check --output-col",
         )
     return OutputSpec("text"), {}
+
+
+def _lists(rows: Sequence[_Row]) -> bool:
+    """One output column holding lists of gold answers."""
+    return len(rows[0].output) == 1 and any(isinstance(r.output[0], tuple) for r in rows)
 
 
 def _label_or_text(rows: Sequence[_Row]) -> str:
@@ -694,7 +720,14 @@ def _answer(
         return lambda row: _json_answer(row, fields, objects)
     if words:
         return lambda row: {columns[0]: words[row.output[0]]}
-    return lambda row: {columns[0]: row.output[0]}
+    # of several gold answers, the first is the reference; all are scored (metadata.answers)
+    return lambda row: {columns[0]: _gold(row)[0]}
+
+
+def _gold(row: _Row) -> tuple[Any, ...]:
+    """A text or label row's gold answers: one, or the list its cell holds."""
+    value = row.output[0]
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _reference(
@@ -715,6 +748,8 @@ def _record(row: _Row, reference: Callable[[_Row], str]) -> dict[str, Any]:
     metadata: dict[str, Any] = {"source": row.file, row.unit: row.line, **row.keep}
     if row.doc_id is not None:
         metadata["source_doc"] = row.doc_id
+    if len(row.output) == 1 and isinstance(row.output[0], tuple):
+        metadata["answers"] = list(row.output[0])  # every gold answer, as SQuAD's importer keeps
     return {"id": f"{row.source}-{row.line}", "messages": messages, "metadata": metadata}
 
 
