@@ -524,6 +524,6 @@ def test_worse_by_more_than_the_margin_says_when_holm_does_not_back_it() -> None
     pair = next(p for p in decision.pairs if {p.a, p.b} == {"rag", "prompt"})
     assert pair.high < -CFG.margin and not pair.significant
     assert "prompt is worse than rag by more than the margin (−0.133 [" in decision.verdict
-    assert "though not significantly once every pair compared is counted (Holm p 0.10)" in (
+    assert "though not significantly once every pair compared is counted (Holm p 0.100)" in (
         decision.verdict
     )

@@ -160,7 +160,7 @@ def verdict(
                     "."
                     if d.significant
                     else ", though not significantly once every pair compared is counted (Holm"
-                    f" p {d.p_holm:.2f}): more test examples would confirm it."
+                    f" p {d.p_holm:.3f}): more test examples would confirm it."
                 )
             )
         else:
