@@ -523,3 +523,12 @@ def test_results_table_says_shared_settings_and_skip_reasons_once_and_whole() ->
     assert f"rag was skipped: {reason}" in text  # whole, not cut at 80 characters
     assert "Every arm ran with: limit=20" in text
     assert "finetune train_size=60 " in text and "limit=20 " not in text.split("Every")[0]
+
+
+def test_monthly_totals_are_to_the_cent_and_per_call_prices_keep_their_digits() -> None:
+    from shipwise.report import _monthly, _usd
+
+    assert _monthly(6e-8) == "< $0.01" and _monthly(6e-8, symbol=False) == "< 0.01"
+    assert _monthly(0.0) == "$0.00" and _monthly(600.384) == "$600.38"
+    assert _monthly(1234.5, symbol=False) == "1,234.50"
+    assert _usd(0.00013) == "$0.00013"  # a price per 1k calls: its digits matter

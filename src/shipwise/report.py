@@ -182,7 +182,7 @@ def decision_table(decision: Decision) -> Table:
             _shippable(arm, rich=True),
             _top(arm),
             _usd(arm.usd_per_1k_calls, symbol=False),
-            _usd(arm.monthly_usd, symbol=False),
+            _monthly(arm.monthly_usd, symbol=False),
             _fixed(arm.latency_p95_s, 2),
             "SHIP" if shipped else "",
             style="bold green" if shipped else None,
@@ -312,9 +312,9 @@ def _arms_table(decision: Decision) -> list[str]:
                     f"{arm.n:,}",
                     _usd(arm.usd_per_1k_calls),
                     _usd(arm.setup_usd),
-                    _usd(arm.compute_monthly_usd),
-                    _usd(arm.people_monthly_usd),
-                    _usd(arm.monthly_usd),
+                    _monthly(arm.compute_monthly_usd),
+                    _monthly(arm.people_monthly_usd),
+                    _monthly(arm.monthly_usd),
                     _fixed(arm.latency_p95_s, 2),
                     _shippable(arm),
                     _cell(why) or "-",
@@ -523,6 +523,14 @@ def _usd(value: float, symbol: bool = True) -> str:
     text = f"{abs(value):,.{decimals}f}"
     prefix = "-" if value < 0 else ""
     return f"{prefix}${text}" if symbol else f"{prefix}{text}"
+
+
+def _monthly(value: float, symbol: bool = True) -> str:
+    """A monthly total: to the cent, and "< 0.01" for less (a bill shows no smaller unit)."""
+    if not math.isfinite(value) or value < 0:
+        return _usd(value, symbol)
+    sign = "$" if symbol else ""
+    return f"< {sign}0.01" if 0 < value < 0.01 else f"{sign}{value:,.2f}"
 
 
 def _p_value(p: float) -> str:
