@@ -78,14 +78,14 @@ def test_a_table_imported_in_a_folder_runs_validates_and_decides_there(
     # the decision names each arm without the settings all of them ran with, and lists those
     report = max((tmp_path / ".shipwise" / "decisions").glob("*/decision.json"))
     decision = json.loads(report.read_text())
-    assert sorted(a["name"] for a in decision["arms"]) == [
-        "majority", "prompt", "rag top_k=1"
-    ]  # fmt: skip
+    assert sorted(a["name"] for a in decision["arms"]) == ["majority", "prompt", "rag"]
     assert "limit=2" in decision["shared_settings"]
+    assert decision["arm_settings"] == {"rag": ["top_k=1"]}  # its own, listed apart
     # one interval per arm: the run's (printed after the sweep) is the decision's
     verdicts = {a["name"]: a for a in decision["arms"]}
-    assert rag["metrics"]["test/primary_ci_low"] == verdicts["rag top_k=1"]["low"]
-    assert rag["metrics"]["test/primary_ci_high"] == verdicts["rag top_k=1"]["high"]
+    assert rag["metrics"]["test/primary_ci_low"] == verdicts["rag"]["low"]
+    assert rag["metrics"]["test/primary_ci_high"] == verdicts["rag"]["high"]
     # the sweep left knn and the tuned arms out on purpose: shipwise-decide does not flag them
     assert not [c for c in decision["caveats"] if c.startswith("No ") and "arm was run" in c]
-    assert "- Every arm ran with: " in report.with_name("decision.md").read_text()
+    markdown = report.with_name("decision.md").read_text()
+    assert "- Every arm ran with: " in markdown and "- rag also ran with: top_k=1" in markdown

@@ -522,7 +522,10 @@ def test_results_table_says_shared_settings_and_skip_reasons_once_and_whole() ->
     text = " ".join(console.export_text().split())  # the caption wraps at the table's width
     assert f"rag was skipped: {reason}" in text  # whole, not cut at 80 characters
     assert "Every arm ran with: limit=20" in text
-    assert "finetune train_size=60 " in text and "limit=20 " not in text.split("Every")[0]
+    table_part = text.split("rag was skipped")[0]
+    assert "│ finetune │" in table_part and "limit=20" not in table_part  # named below
+    assert "train_size" not in table_part
+    assert "Every arm ran with: limit=20 finetune also ran with: train_size=60" in text
 
 
 def test_monthly_totals_are_to_the_cent_and_per_call_prices_keep_their_digits() -> None:

@@ -109,11 +109,13 @@ def decide(
     free_text: bool = False,
     shared: Sequence[str] = (),
     absent: Mapping[str, str] | None = None,
+    own: Mapping[str, Sequence[str]] | None = None,
 ) -> Decision:
     """Compare the arms on the shared test split and decide which one to ship (module doc).
 
     ``free_text``: the task's answers are text, so the report shows example replies.
-    ``shared``: settings every arm ran with, left out of their names (the report lists them).
+    ``shared``: settings every arm ran with, left out of their names (the report lists them);
+    ``own``: an arm's other settings, where its name is its strategy alone.
     ``absent``: why an arm of the study has no run, where known (skipped, failed).
     """
     # One order whatever order the runs came in (a sweep's, or the tracking store's): a pair's
@@ -153,6 +155,7 @@ def decide(
         reference_answers=tuple(references),
         examples=side_by_side(evidence, ids, config.seed) if free_text else (),
         shared_settings=tuple(shared),
+        arm_settings={name: tuple(s) for name, s in (own or {}).items()},
     )
 
 

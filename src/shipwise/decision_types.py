@@ -227,6 +227,7 @@ class Decision:
     reference_answers: Sequence[AnswerShare] = ()
     examples: Sequence[ExampleReplies] = ()  # free-text tasks only
     shared_settings: Sequence[str] = ()  # overrides every arm ran with, left out of arm names
+    arm_settings: Mapping[str, Sequence[str]] = field(default_factory=dict)  # one arm's own
 
 
 def decision_as_dict(decision: Decision) -> dict[str, object]:

@@ -135,33 +135,39 @@ def evidence_from_run(
 
 def without_shared_settings(
     evidence: Sequence[ArmEvidence],
-) -> tuple[list[ArmEvidence], tuple[str, ...]]:
-    """The arms named without the settings every one of them ran with (see
-    :func:`shorter_names`), and those settings."""
-    names, shared = shorter_names([e.name for e in evidence])
+) -> tuple[list[ArmEvidence], tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The arms named as :func:`shorter_names` names them, the settings every one ran with,
+    and each arm's own settings where its name no longer carries them."""
+    names, shared, own = shorter_names([e.name for e in evidence])
     renamed = [replace(e, name=n) for e, n in zip(evidence, names, strict=True)]
-    return renamed, shared
+    return renamed, shared, own
 
 
-def shorter_names(names: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
-    """Run names without the settings every one of them has, and those settings.
+def shorter_names(
+    names: Sequence[str],
+) -> tuple[list[str], tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Run names a reader can follow: (names, settings all share, each arm's own settings).
 
     A run is named by its arm and the overrides that reached it (``prompt limit=10``,
-    ``finetune arms.backend.train_size=400 limit=10``). A setting all the compared runs share
-    tells them apart from nothing, so a report names it once instead of in every arm's name;
-    an ``arms.<part>.`` setting is named by its key alone (``finetune train_size=400``).
-    Names stay as they are when that would make two arms one, or a name is not of that form.
+    ``finetune arms.backend.train_size=400 limit=10``). A setting every compared run has tells
+    them apart from nothing, so it is named once. An arm that is the only run of its strategy
+    is then named by the strategy alone (``finetune``), its other settings listed apart
+    (``train_size=400``: an ``arms.<part>.`` setting by its key). Two runs of one strategy
+    keep their settings in their names (``finetune train_size=400``), and names stay whole
+    when that would make two arms one or a name is not of that form.
     """
     parts = [name.split(" ") for name in names]
     if not parts or any("=" not in p for name in parts for p in name[1:]):
-        return list(names), ()
+        return list(names), (), {}
     shared = set.intersection(*(set(name[1:]) for name in parts)) if len(parts) > 1 else set()
-    short = [
-        " ".join([name[0], *_short([p for p in name[1:] if p not in shared])]) for name in parts
-    ]
+    rest = [_short([p for p in name[1:] if p not in shared]) for name in parts]
+    strategies = [name[0] for name in parts]
+    alone = {s for s in strategies if strategies.count(s) == 1}
+    short = [s if s in alone else " ".join([s, *r]) for s, r in zip(strategies, rest, strict=True)]
     if len(set(short)) < len(short):
-        return list(names), ()
-    return short, tuple(sorted(shared))
+        return list(names), (), {}
+    own = {s: tuple(r) for s, r in zip(strategies, rest, strict=True) if s in alone and r}
+    return short, tuple(sorted(shared)), own
 
 
 def _short(settings: Sequence[str]) -> list[str]:

@@ -50,12 +50,13 @@ def results_table(
 
     # named as the decision names them: settings every run shares are said once, below
     ran = [r["run_name"] for r in results]
-    names, shared = shorter_names(ran)
+    names, shared, own = shorter_names(ran)
     short = dict(zip(ran, names, strict=True))
     short.update({n: " ".join(p for p in n.split(" ") if p not in shared) for n, _ in skipped})
     notes = [f"{escape(short[name])} was skipped: {escape(reason)}" for name, reason in skipped]
     if shared:
         notes.append(f"Every arm ran with: {escape(' '.join(shared))}")
+    notes += [f"{escape(arm)} also ran with: {escape(' '.join(s))}" for arm, s in own.items()]
     table = Table(
         title="shipwise results",
         show_lines=False,
@@ -277,6 +278,10 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
             [f"- Every arm ran with: {_inline(' '.join(decision.shared_settings))}"]
             if decision.shared_settings
             else []
+        ),
+        *(
+            f"- {_inline(name)} also ran with: {_inline(' '.join(settings))}"
+            for name, settings in decision.arm_settings.items()
         ),
         "",
     ]

@@ -71,7 +71,7 @@ def run_decision(
     metric = task_metric(output, task.spec.metric)
     current = task.fingerprints()
     rules = [rule.name for rule in output.style]
-    evidence, shared = without_shared_settings(
+    evidence, shared, own = without_shared_settings(
         [evidence_from_run(tracking, run, metric, current, rules) for run in runs]
     )
     run_names = {r["run_id"]: str(r["name"]) for r in runs}
@@ -87,6 +87,7 @@ def run_decision(
         metric,
         free_text=output.kind == "text",
         shared=shared,
+        own=own,
         absent=absent,
     )
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S") + f".{int(time.time() * 1000) % 1000:03d}"
