@@ -31,9 +31,8 @@ import argparse
 import math
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from shipwise.errors import ShipwiseError
 
@@ -435,7 +434,7 @@ def _import_table(args: argparse.Namespace) -> int:
     return 0
 
 
-def _small_splits(counts: dict[str, int] | Any, args: argparse.Namespace) -> list[str]:
+def _small_splits(counts: Mapping[str, int], args: argparse.Namespace) -> list[str]:
     """Splits too small for ``shipwise-data validate`` (an error there), with what would do."""
     from shipwise.validation.content import MIN_EXAMPLES
 

@@ -31,7 +31,6 @@ from shipwise.tasks.jsonl import decode_json, parse_json_line, text_lines, wide_
 
 QUOTE_FIX = 'close the quote the row opens (a quote inside a quoted cell is written "")'
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
-RECORD_FORMATS = (".json", ".parquet")  # rows numbered by record, not by line
 SUFFIXES = ".csv, .tsv, .jsonl, .json or .parquet"
 
 

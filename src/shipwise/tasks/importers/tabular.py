@@ -352,8 +352,7 @@ def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row],
     )
     if form.delimiter is not None:
         check_merged(found, settings.output_cols, form.delimiter, path)
-    at = ": record " if form.unit == "record" else ":"
-    rows = [_row(row.cells, path, row.line, settings, prefix, at) for row in found]
+    rows = [_row(row.cells, path, row.line, settings, prefix, form.unit) for row in found]
     rows = [row for row in rows if row.split != "skip"]
     if not rows:
         raise DataError("the file has no rows", where=str(path), fix="add rows below the header")
@@ -377,9 +376,9 @@ def _row(
     line: int,
     settings: TableSettings,
     prefix: str,
-    at: str = ":",
+    unit: str = "line",
 ) -> _Row:
-    where = f"{path}{at}{line}"
+    where = f"{path}:{line}" if unit == "line" else f"{path}: {unit} {line}"
 
     def raw(column: str) -> Any:
         value = lookup(record, column)
@@ -417,7 +416,6 @@ def _row(
         doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
     keep = {c: raw(c) for c in settings.keep_cols}
     outputs = tuple(output(c) for c in settings.output_cols)
-    unit = "record" if at.strip(": ") == "record" else "line"
     return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where, unit=unit)
 
 
