@@ -380,3 +380,12 @@ def test_a_column_of_answer_lists_is_a_text_task_scored_on_every_answer(tmp_path
     with pytest.raises(DataError, match="list of answers in column"):
         run(tmp_path / "qa.parquet", tmp_path, inputs=["question"], outputs=["answers.text"],
             output_kind="label", name="qa3")  # fmt: skip
+
+
+def test_short_answers_that_never_repeat_are_text_not_labels(tmp_path: Path) -> None:
+    # a small QA set: every answer a short span of its own; as labels, the prompt would list
+    # every test answer
+    rows = [{"text": f"Who founded town {i}?", "label": f"Founder {i}"} for i in range(50)]
+    (tmp_path / "qa.json").write_text(json.dumps(rows))
+    summary = run(tmp_path / "qa.json", tmp_path)
+    assert summary.output.kind == "text" and summary.chosen.startswith("text: 50 distinct")

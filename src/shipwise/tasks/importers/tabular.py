@@ -511,10 +511,14 @@ def _lists(rows: Sequence[_Row]) -> bool:
 
 def _label_or_text(rows: Sequence[_Row]) -> str:
     """Labels are a closed set: at most ``MAX_LABELS`` values that repeat (most rows share
-    their answer with another) or are short. Sentences each written once are free text."""
+    their answer with another) or are short. Answers that almost never repeat (a question's
+    own answer, short or long) are free text: as labels, every one, test answers too, would
+    be listed in the prompt."""
     answers = [str(r.output[0]) for r in rows if r.output[0] is not None]
+    counts = Counter(answers)
     distinct = set(answers)
-    if len(distinct) > MAX_LABELS:
+    once = sum(n == 1 for n in counts.values())
+    if len(distinct) > MAX_LABELS or (len(distinct) >= 20 and once >= 0.8 * len(distinct)):
         return "text"
     words = sorted(len(a.split()) for a in distinct)
     repeated = 2 * len(distinct) <= len(answers)
