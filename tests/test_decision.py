@@ -527,3 +527,18 @@ def test_worse_by_more_than_the_margin_says_when_holm_does_not_back_it() -> None
     assert "though not significantly once every pair compared is counted (Holm p 0.100)" in (
         decision.verdict
     )
+
+
+def test_a_tie_for_the_top_says_so_rather_than_scores_highest() -> None:
+    perfect = [1.0] * 18  # every arm right on all 18: the split cannot order them
+    runs = [
+        arm("knn", perfect, usd_per_call=0.0001),
+        arm("prompt", perfect, usd_per_call=0.01),
+        arm("finetune", perfect, usd_per_call=0.005),
+    ]
+    verdict = decide(runs, CFG, "t", ACC).verdict
+    assert "It ties for the highest score with prompt and finetune, and is the simplest" in verdict
+    assert "scores highest" not in verdict
+    assert "prompt ties with knn on this split but costs $1,000.00/month and is not shown" in (
+        verdict
+    )

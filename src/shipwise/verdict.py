@@ -111,7 +111,15 @@ def verdict(
         )
         + "."
     )
-    if ship == best:
+    tied = [
+        v.name for v in arms if v.feasible and v.name != best and abs(v.mean - top.mean) < 1e-12
+    ]
+    if ship == best and tied:
+        why = (
+            f" It ties for the highest score with {' and '.join(tied)}, and is the simplest of"
+            " them."
+        )
+    elif ship == best:
         why = " It scores highest of the arms that can be shipped."
     else:
         d = oriented(by_pair, ship, top.name)
@@ -167,6 +175,7 @@ def verdict(
             cost = usd(v.monthly_usd) + "/month"
             sentences.append(
                 f"{v.name} "
+                + (f"ties with {top.name} on this split but " if v.name in tied else "")
                 + (
                     f"costs less ({cost}) but"
                     if v.monthly_usd < s.monthly_usd
