@@ -351,6 +351,11 @@ def test_a_column_of_answer_lists_is_a_text_task_scored_on_every_answer(tmp_path
     assert summary.output.kind == "text" and summary.chosen.startswith(
         "text: each row holds a list"
     )
+    # the prompt names the column as a person would, and asks for answers as long as train's
+    assert "Reply with only the answers: a few words (about 2 in the examples), not a" in (
+        summary.task_yaml
+    )
+    assert "answers.text" not in summary.task_yaml.split("system_prompt")[1]
     records = {
         r["messages"][0]["content"]: r
         for split in SPLITS

@@ -31,15 +31,35 @@ def _listed(values: Sequence[str]) -> str:
 
 def _given(columns: Sequence[str]) -> str:
     if len(columns) == 1:
-        return f"the {columns[0]}"
+        return f"the {readable(columns)[0]}"
     return f"these fields, one per line: {', '.join(columns)}"
 
 
-def default_system_prompt(output: OutputSpec, settings: TableSettings) -> str:
+GENERIC_KEYS = {"text", "texts", "value", "values", "content", "string", "name", "data"}
+
+
+def readable(columns: Sequence[str]) -> list[str]:
+    """Columns as a prompt names them: a nested path by its last key (``meta.topic`` as
+    ``topic``), or the key above a generic one (``answers.text`` as ``answers``); whole when
+    two would then read alike."""
+
+    def key(column: str) -> str:
+        parts = column.split(".")
+        while len(parts) > 1 and parts[-1].lower() in GENERIC_KEYS:
+            parts.pop()
+        return parts[-1]
+
+    keys = [key(c) for c in columns]
+    return keys if len(set(keys)) == len(keys) else list(columns)
+
+
+def default_system_prompt(
+    output: OutputSpec, settings: TableSettings, answer_words: float | None = None
+) -> str:
     """The answers and their format in plain words: the labels, or the JSON fields and their
-    values (absent ones null), or text."""
+    values (absent ones null), or text (as long as train's answers are: ``answer_words``)."""
     given = f"You are given {_given(settings.input_cols)}."
-    target = settings.output_cols[0]
+    target = readable(settings.output_cols)[0]
     if output.kind == "label":
         labels = list(output.labels or [])
         return (
@@ -57,6 +77,17 @@ def default_system_prompt(output: OutputSpec, settings: TableSettings) -> str:
                 lines.append(f"- {name}: its value, in the words of the input")
         lines.append("Write null for a field the input does not give. No other text.")
         return "\n".join(lines)
+    if answer_words is not None and answer_words <= 5:
+        about = max(1, round(answer_words))
+        return (
+            f"{given} Reply with only the {target}: a few words (about {about} in the examples),"
+            " not a sentence."
+        )
+    if answer_words is not None:
+        return (
+            f"{given} Reply with only the {target}, as plain text, in about"
+            f" {round(answer_words)} words."
+        )
     return f"{given} Reply with only the {target}, as plain text, as briefly as it allows."
 
 
@@ -67,9 +98,11 @@ def task_yaml(
     settings: TableSettings,
     sources: Sequence[Path],
     longest: int,
+    answer_words: float | None = None,
 ) -> str:
-    """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted."""
-    prompt = settings.system_prompt or default_system_prompt(output, settings)
+    """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted.
+    ``answer_words``: the median length of train's answers, for a text task's prompt."""
+    prompt = settings.system_prompt or default_system_prompt(output, settings, answer_words)
     described = {"label": f"one of {len(output.labels or [])} labels", "json": "a JSON object"}
     description = (
         f"{', '.join(settings.input_cols)} -> {', '.join(settings.output_cols)} "

@@ -266,7 +266,9 @@ def import_table(
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
-    text = task_yaml(name, task_dir, output, settings, list(files.values()), longest)
+    lengths = sorted(len(reference(r).split()) for r in splits["train"])
+    typical = float(lengths[len(lengths) // 2]) if output.kind == "text" and lengths else None
+    text = task_yaml(name, task_dir, output, settings, list(files.values()), longest, typical)
     answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
     readme = datasheet(
         name, answers, output, dropped, sources, settings, command, words, docs, drops
