@@ -87,5 +87,11 @@ def test_a_table_imported_in_a_folder_runs_validates_and_decides_there(
     assert rag["metrics"]["test/primary_ci_high"] == verdicts["rag"]["high"]
     # the sweep left knn and the tuned arms out on purpose: shipwise-decide does not flag them
     assert not [c for c in decision["caveats"] if c.startswith("No ") and "arm was run" in c]
+    # retrieval is scored in the report too, beside the answers (records name their documents)
+    assert (
+        verdicts["rag"]["retrieval"]["recall_at_1"] == rag["metrics"]["test/retrieval.recall_at_1"]
+    )
+    assert verdicts["prompt"]["retrieval"] == {}
     markdown = report.with_name("decision.md").read_text()
+    assert "## Retrieval on the test split" in markdown and "| rag | " in markdown
     assert "- Every arm ran with: " in markdown and "- rag also ran with: top_k=1" in markdown

@@ -510,28 +510,33 @@ def test_results_table_says_shared_settings_and_skip_reasons_once_and_whole() ->
         "task 'reviews' has no documents to retrieve from (/tmp/project/data/reviews/docs is"
         " missing): import with --docs-col COL, or leave the retrieving arms out"
     )
+    tuned = result("finetune arms.backend.train_size=60 limit=20", 0.9)
+    retrieving = result("rag limit=20", 0.7)
+    retrieving["splits"]["test"]["retrieval"] = {
+        "retrieval.recall_at_1": 0.65, "retrieval.recall_at_3": 0.9, "retrieval.mrr": 0.771
+    }  # fmt: skip
     table = results_table(
-        [
-            result("prompt limit=20", 0.6),
-            result("finetune arms.backend.train_size=60 limit=20", 0.9),
-        ],
-        skipped=[("rag limit=20", reason)],
+        [result("prompt limit=20", 0.6), tuned, retrieving],
+        skipped=[("rag_finetune limit=20", reason)],
     )
     console = Console(width=160, record=True)
     console.print(table)
     text = " ".join(console.export_text().split())  # the caption wraps at the table's width
-    assert f"rag was skipped: {reason}" in text  # whole, not cut at 80 characters
+    assert f"rag_finetune was skipped: {reason}" in text  # whole, not cut at 80 characters
+    assert "rag retrieval on test: recall @1 0.650, @3 0.900, MRR 0.771" in text
     assert "Every arm ran with: limit=20" in text
-    table_part = text.split("rag was skipped")[0]
+    table_part = text.split("rag_finetune was skipped")[0]
     assert "│ finetune │" in table_part and "limit=20" not in table_part  # named below
     assert "train_size" not in table_part
     assert "Every arm ran with: limit=20 finetune also ran with: train_size=60" in text
 
 
-def test_monthly_totals_are_to_the_cent_and_per_call_prices_keep_their_digits() -> None:
-    from shipwise.report import _monthly, _usd
+def test_amounts_billed_are_to_the_cent_and_prices_per_1k_calls_to_four_places() -> None:
+    from shipwise.report import _cents, _price
 
-    assert _monthly(6e-8) == "< $0.01" and _monthly(6e-8, symbol=False) == "< 0.01"
-    assert _monthly(0.0) == "$0.00" and _monthly(600.384) == "$600.38"
-    assert _monthly(1234.5, symbol=False) == "1,234.50"
-    assert _usd(0.00013) == "$0.00013"  # a price per 1k calls: its digits matter
+    assert _cents(6e-8) == "< $0.01" and _cents(6e-8, symbol=False) == "< 0.01"
+    assert _cents(0.0) == "$0.00" and _cents(600.384) == "$600.38"
+    assert _cents(1234.5, symbol=False) == "1,234.50"
+    # prices per 1k calls: four places, as in the results table (0.0127 is not 0.01)
+    assert _price(0.0127) == "$0.0127" and _price(0.008, symbol=False) == "0.0080"
+    assert _price(12.5) == "$12.50"

@@ -296,6 +296,7 @@ def _arm(
         top_answers=tuple(distribution(e.answers.values())) if e.answers else (),
         style=pass_rates(e.style, ids),
         stale=e.stale,
+        retrieval=dict(e.retrieval),
     )
 
 

@@ -119,6 +119,7 @@ class ArmEvidence:
     stale: bool = False
     warnings: Sequence[str] = ()
     shippable: bool = True
+    retrieval: Mapping[str, float] = field(default_factory=dict)  # recall_at_k, mrr, n on test
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class ArmVerdict:
     style: StylePassRates | None = None  # None when the arm logged no style rule scores
     settle_n: int | None = None  # test examples that would settle "within the margin of best"
     stale: bool = False  # its inputs changed since it ran: re-run it before trusting this
+    retrieval: Mapping[str, float] = field(default_factory=dict)  # a retrieving arm's, on test
 
 
 @dataclass(frozen=True)

@@ -128,9 +128,17 @@ def evidence_from_run(
         regression_score=metrics.get(test("regression", contract.PRIMARY)),
         regression_baseline=metrics.get(contract.REGRESSION_BASELINE),
         params={k: v for k, v in run["params"].items() if k.startswith("strategy.")},
+        retrieval={
+            k.removeprefix(RETRIEVAL): float(v)
+            for k, v in metrics.items()
+            if k.startswith(RETRIEVAL) and v is not None
+        },
         stale=bool(changed),
         warnings=[f"its {', '.join(changed)} changed since it ran"] if changed else [],
     )
+
+
+RETRIEVAL = "test/retrieval."  # a retrieving arm's logged recall@k and MRR on the test split
 
 
 def without_shared_settings(

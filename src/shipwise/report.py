@@ -24,6 +24,7 @@ from shipwise.decision_types import (
     Decision,
     decision_as_dict,
 )
+from shipwise.evaluation.retrieval import CUTOFFS
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -57,6 +58,17 @@ def results_table(
     if shared:
         notes.append(f"Every arm ran with: {escape(' '.join(shared))}")
     notes += [f"{escape(arm)} also ran with: {escape(' '.join(s))}" for arm, s in own.items()]
+    for result in results:
+        found = result["splits"].get("test", {}).get("retrieval") or {}
+        scores = {k.removeprefix("retrieval."): v for k, v in found.items()}
+        if "mrr" in scores:
+            cells = retrieval_cells(scores)
+            cuts = [k for k in CUTOFFS if f"recall_at_{k}" in scores]
+            recall = ", ".join(f"@{k} {c}" for k, c in zip(cuts, cells, strict=False))
+            notes.append(
+                f"{escape(short[result['run_name']])} retrieval on test: recall {recall},"
+                f" MRR {cells[-1]}"
+            )
     table = Table(
         title="shipwise results",
         show_lines=False,
@@ -182,8 +194,8 @@ def decision_table(decision: Decision) -> Table:
             _interval(arm),
             _shippable(arm, rich=True),
             _top(arm),
-            _usd(arm.usd_per_1k_calls, symbol=False),
-            _monthly(arm.monthly_usd, symbol=False),
+            _price(arm.usd_per_1k_calls, symbol=False),
+            _cents(arm.monthly_usd, symbol=False),
             _fixed(arm.latency_p95_s, 2),
             "SHIP" if shipped else "",
             style="bold green" if shipped else None,
@@ -254,6 +266,7 @@ def decision_markdown(decision: Decision, figures: Mapping[str, Path]) -> str:
         "",
         *_answers(decision),
         "",
+        *_retrieval(decision),
         *_style_rules(decision),
         *_example_replies(decision),
         "## Caveats",
@@ -298,7 +311,7 @@ def _arms_table(decision: Decision) -> list[str]:
         return ["No arms."]
     rows = [
         f"| arm | strategy | {_cell(decision.metric)} [low, high] | n | $/1k calls | setup $ "
-        "| compute $/month | people $/month | total $/month | p95 s | shippable | why not |",
+        "| compute $/month | people $/month | total $/month | p95 s | shippable | why not shipped |",
         "|---|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|---|",
     ]
     for arm in decision.arms:
@@ -315,11 +328,11 @@ def _arms_table(decision: Decision) -> list[str]:
                     _cell(arm.strategy),
                     _interval(arm),
                     f"{arm.n:,}",
-                    _usd(arm.usd_per_1k_calls),
-                    _usd(arm.setup_usd),
-                    _monthly(arm.compute_monthly_usd),
-                    _monthly(arm.people_monthly_usd),
-                    _monthly(arm.monthly_usd),
+                    _price(arm.usd_per_1k_calls),
+                    _cents(arm.setup_usd),
+                    _cents(arm.compute_monthly_usd),
+                    _cents(arm.people_monthly_usd),
+                    _cents(arm.monthly_usd),
                     _fixed(arm.latency_p95_s, 2),
                     _shippable(arm),
                     _cell(why) or "-",
@@ -530,8 +543,49 @@ def _usd(value: float, symbol: bool = True) -> str:
     return f"{prefix}${text}" if symbol else f"{prefix}{text}"
 
 
-def _monthly(value: float, symbol: bool = True) -> str:
-    """A monthly total: to the cent, and "< 0.01" for less (a bill shows no smaller unit)."""
+def retrieval_cells(scores: Mapping[str, float]) -> list[str]:
+    """recall@k for each cutoff logged, then MRR, as table cells."""
+    return [
+        *(f"{scores[f'recall_at_{k}']:.3f}" for k in CUTOFFS if f"recall_at_{k}" in scores),
+        f"{scores['mrr']:.3f}" if "mrr" in scores else "-",
+    ]
+
+
+def _retrieval(decision: Decision) -> list[str]:
+    """How often a retrieving arm found the document a question came from (records that name
+    their ``source_doc``), beside its answers' score: retrieval and reading fail apart."""
+    arms = [a for a in decision.arms if a.retrieval]
+    if not arms:
+        return []
+    cutoffs = [k for k in CUTOFFS if f"recall_at_{k}" in arms[0].retrieval]
+    head = ["arm", *(f"recall@{k}" for k in cutoffs), "MRR", "questions"]
+    rows = [
+        "| " + " | ".join([_inline(a.name), *retrieval_cells(a.retrieval),
+                            f"{a.retrieval.get('n', 0):,.0f}"]) + " |"
+        for a in arms
+    ]  # fmt: skip
+    return [
+        "## Retrieval on the test split",
+        "",
+        "How often the retrieved passages included the document the question was written from.",
+        "With few documents, a high recall is easy; compare it with the number of documents.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+        *rows,
+        "",
+    ]
+
+
+def _price(value: float, symbol: bool = True) -> str:
+    """A price per 1,000 calls, to four places under a dollar, as the results table prints it."""
+    if not math.isfinite(value) or value < 0 or value >= 1:
+        return _usd(value, symbol)
+    return f"{'$' if symbol else ''}{value:.4f}"
+
+
+def _cents(value: float, symbol: bool = True) -> str:
+    """An amount billed (a month's total, a setup): to the cent, and "< 0.01" for less."""
     if not math.isfinite(value) or value < 0:
         return _usd(value, symbol)
     sign = "$" if symbol else ""
