@@ -311,7 +311,8 @@ def _arms_table(decision: Decision) -> list[str]:
         return ["No arms."]
     rows = [
         f"| arm | strategy | {_cell(decision.metric)} [low, high] | n | $/1k calls | setup $ "
-        "| compute $/month | people $/month | total $/month | p95 s | shippable | why not shipped |",
+        "| compute $/month | people $/month | total $/month | p95 s | shippable "
+        "| why not shipped |",
         "|---|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|---|",
     ]
     for arm in decision.arms:
