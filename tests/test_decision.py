@@ -542,3 +542,13 @@ def test_a_tie_for_the_top_says_so_rather_than_scores_highest() -> None:
     assert "prompt ties with knn on this split but costs $1,000.00/month and is not shown" in (
         verdict
     )
+
+
+def test_the_red_team_caveat_gives_every_arm_once_any_falls_short() -> None:
+    floor = arm("majority", MIXED, redteam_pass_rate=0.167)
+    knn = arm("knn", MIXED, redteam_pass_rate=1.0)
+    caveats = decide([floor, knn], DecisionConfig(resamples=200, seed=7), "t", ACC).caveats
+    assert any(c.endswith("accuracy is majority 0.167, knn 1.000.") for c in caveats), caveats
+    perfect = arm("knn", MIXED, redteam_pass_rate=1.0)
+    caveats = decide([perfect], DecisionConfig(resamples=200, seed=7), "t", ACC).caveats
+    assert not any(c.startswith("On the red-team split") for c in caveats)

@@ -226,12 +226,10 @@ def caveats(
             "No floor arm (such as majority, the constant answer) was run, so nothing shows the"
             " arms beat answering the same thing every time."
         )
-    rates = [
-        f"{e.name} {num(e.redteam_pass_rate)}"
-        for e in evidence
-        if e.redteam_pass_rate is not None and e.redteam_pass_rate < 1
-    ]
-    if rates:
+    scored = {e.name: e.redteam_pass_rate for e in evidence if e.redteam_pass_rate is not None}
+    # every arm's score, once any falls short: one arm's alone reads as if only it was tried
+    rates = [f"{name} {num(rate)}" for name, rate in scored.items()]
+    if any(rate < 1 for rate in scored.values()):
         out.append(
             "On the red-team split (inputs made hard on purpose; each run's"
             f" split_source.redteam tag says how), {evidence[0].metric} is {', '.join(rates)}."
