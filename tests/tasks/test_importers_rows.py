@@ -230,8 +230,18 @@ def test_label_map_refusals(tmp_path: Path) -> None:
         run(source, tmp_path, label_map={"0": "same", "1": "same"})
     shifted = [{**r, "label": r["label"] + 1} for r in ROWS]  # classes 1 and 2, AG News style
     one_based = write_csv(tmp_path / "shifted.csv", shifted)
-    with pytest.raises(ConfigError, match="run from 1 to 2 and the list has 2") as error:
-        run(one_based, tmp_path, label_map={"0": "a", "1": "b"}, label_list=True)
+    # classes 1 and 2 and two names: the list can only be counted from 1
+    shifted_list = run(one_based, tmp_path, label_map={"0": "a", "1": "b"}, label_list=True)
+    assert [(q, a) for q, a in pairs(shifted_list)["test"]] == [
+        (q, {"1": "a", "2": "b"}[str(r["label"])])
+        for q, _ in pairs(shifted_list)["test"]
+        for r in shifted
+        if r["text"] == q
+    ]
+    # classes 1 and 2 but three names: 0 may be a class no row holds, or not one at all
+    with pytest.raises(ConfigError, match="no row holds 0") as error:
+        run(one_based, tmp_path, label_map={"0": "a", "1": "b", "2": "c"}, label_list=True,
+            name="ambiguous")  # fmt: skip
     assert "--label-map 1=NAME" in error.value.fix
     ok = run(one_based, tmp_path, label_map={"1": "a", "2": "b"}, name="ok")
     assert list(ok.output.labels or ()) == ["a", "b"]

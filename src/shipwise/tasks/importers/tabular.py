@@ -598,17 +598,25 @@ def _closed_fields(
 def named_labels(
     values: Sequence[str], settings: TableSettings, rows: Sequence[_Row]
 ) -> dict[str, str]:
-    """Each label value's name from ``--label-map``: every value named, no two one name."""
-    mapping = settings.label_map
-    numbers = sorted(int(v) for v in values if v.isdigit())
-    if settings.label_list and numbers and numbers[0] == 1 and numbers[-1] == len(mapping):
-        raise ConfigError(
-            f"the label values run from 1 to {numbers[-1]} and the list has {len(mapping)}"
-            " names: a list names 0, 1, 2, ..., so every label would take its neighbour's name",
-            where="--label-map",
-            fix='write the names as an object, {"1": "first name", "2": ...}, or as'
-            " --label-map 1=NAME,2=NAME,...",
-        )
+    """Each label value's name from ``--label-map``: every value named, no two one name.
+
+    A list names 0, 1, 2, ...; when no row holds 0 and the values reach the list's length,
+    it names 1, 2, 3, ... (classes counted from 1, as AG News's are).
+    """
+    mapping = dict(settings.label_map)
+    if settings.label_list and values and all(v.isdigit() for v in values):
+        numbers = sorted(int(v) for v in values)
+        if numbers[0] >= 1 and numbers[-1] == len(mapping):
+            # values 1..n and n names: counting from 1 is the one reading that names them all
+            mapping = {str(int(k) + 1): name for k, name in mapping.items()}
+        elif numbers[0] >= 1:
+            raise ConfigError(
+                f"no row holds 0, and the values run to {numbers[-1]} while the list has"
+                f" {len(mapping)} names: the list's first name may be for 0 or for 1",
+                where="--label-map",
+                fix='write the names as an object, {"1": "first name", "2": ...}, or as'
+                " --label-map 1=NAME,2=NAME,...",
+            )
     missing = [v for v in values if v not in mapping]
     if missing:
         row = next(r for r in rows if str(r.output[0]) == missing[0])
