@@ -366,6 +366,8 @@ def test_a_column_of_answer_lists_is_a_text_task_scored_on_every_answer(tmp_path
         summary.task_yaml
     )
     assert "answers.text" not in summary.task_yaml.split("system_prompt")[1]
+    datasheet = (summary.task_dir / "README.md").read_text()
+    assert "- gold answers: 40 rows give several (a list in `answers.text`)" in datasheet
     records = {
         r["messages"][0]["content"]: r
         for split in SPLITS

@@ -175,6 +175,7 @@ def datasheet(
     words: Mapping[str, str],
     documents: Sequence[Mapping[str, Any]] = (),
     drops: Sequence[str] = (),
+    several: int = 0,
 ) -> str:
     """The datasheet stub: sources, command, counts per split and per value, settings.
 
@@ -189,6 +190,12 @@ def datasheet(
         if key not in ("system_prompt",)
     )
     spec = f"- output kind: {output.kind}; metric: {METRICS[output.kind]}"
+    if several:
+        spec += (
+            f"\n- gold answers: {several:,} rows give several (a list in"
+            f" `{settings.output_cols[0]}`); the first is the reference, and a reply scores"
+            " its best against any of them (`metadata.answers`)"
+        )
     if documents:
         spec += (
             f"\n- documents: {len(documents):,} in `docs/documents.jsonl`, from column"

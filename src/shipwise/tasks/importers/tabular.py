@@ -270,8 +270,13 @@ def import_table(
     typical = float(lengths[len(lengths) // 2]) if output.kind == "text" and lengths else None
     text = task_yaml(name, task_dir, output, settings, list(files.values()), longest, typical)
     answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
+    several = sum(
+        isinstance(r.output[0], tuple) and len(r.output[0]) > 1
+        for split in SPLITS
+        for r in splits[split]
+    )
     readme = datasheet(
-        name, answers, output, dropped, sources, settings, command, words, docs, drops
+        name, answers, output, dropped, sources, settings, command, words, docs, drops, several
     )
     with staged_task(task_dir) as staging:
         for split in SPLITS:
