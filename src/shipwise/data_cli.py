@@ -436,6 +436,7 @@ def _import_table(args: argparse.Namespace) -> int:
 
 def _small_splits(counts: Mapping[str, int], args: argparse.Namespace) -> list[str]:
     """Splits too small for ``shipwise-data validate`` (an error there), with what would do."""
+    from shipwise.tasks.importers.tabular import DEFAULT_SHARES
     from shipwise.validation.content import MIN_EXAMPLES
 
     warnings = []
@@ -443,7 +444,7 @@ def _small_splits(counts: Mapping[str, int], args: argparse.Namespace) -> list[s
         if n >= MIN_EXAMPLES:
             continue
         given = getattr(args, f"{split}_file", None)
-        share = getattr(args, f"{split}_fraction", None) or {"val": 0.1, "test": 0.2}.get(split)
+        share = getattr(args, f"{split}_fraction", None) or DEFAULT_SHARES.get(split)
         if given is not None or share is None or args.split_col:
             what = "add rows to it"
         else:

@@ -60,14 +60,12 @@ def results_table(
     notes += [f"{escape(arm)} also ran with: {escape(' '.join(s))}" for arm, s in own.items()]
     for result in results:
         found = result["splits"].get("test", {}).get("retrieval") or {}
-        scores = {k.removeprefix("retrieval."): v for k, v in found.items()}
-        if "mrr" in scores:
-            cells = retrieval_cells(scores)
-            cuts = [k for k in CUTOFFS if f"recall_at_{k}" in scores]
-            recall = ", ".join(f"@{k} {c}" for k, c in zip(cuts, cells, strict=False))
+        shown = retrieval_shown({k.removeprefix("retrieval."): v for k, v in found.items()})
+        if "MRR" in shown:
+            mrr = shown.pop("MRR")
+            recall = ", ".join(f"@{k.removeprefix('recall@')} {v}" for k, v in shown.items())
             notes.append(
-                f"{escape(short[result['run_name']])} retrieval on test: recall {recall},"
-                f" MRR {cells[-1]}"
+                f"{escape(short[result['run_name']])} retrieval on test: recall {recall}, MRR {mrr}"
             )
     table = Table(
         title="shipwise results",
@@ -544,12 +542,16 @@ def _usd(value: float, symbol: bool = True) -> str:
     return f"{prefix}${text}" if symbol else f"{prefix}{text}"
 
 
-def retrieval_cells(scores: Mapping[str, float]) -> list[str]:
-    """recall@k for each cutoff logged, then MRR, as table cells."""
-    return [
-        *(f"{scores[f'recall_at_{k}']:.3f}" for k in CUTOFFS if f"recall_at_{k}" in scores),
-        f"{scores['mrr']:.3f}" if "mrr" in scores else "-",
-    ]
+def retrieval_shown(scores: Mapping[str, float]) -> dict[str, str]:
+    """recall@k for each cutoff logged, then MRR (when logged), by the name a table gives it."""
+    shown = {
+        f"recall@{k}": f"{scores[f'recall_at_{k}']:.3f}"
+        for k in CUTOFFS
+        if f"recall_at_{k}" in scores
+    }
+    if "mrr" in scores:
+        shown["MRR"] = f"{scores['mrr']:.3f}"
+    return shown
 
 
 def _retrieval(decision: Decision) -> list[str]:
@@ -558,13 +560,21 @@ def _retrieval(decision: Decision) -> list[str]:
     arms = [a for a in decision.arms if a.retrieval]
     if not arms:
         return []
-    cutoffs = [k for k in CUTOFFS if f"recall_at_{k}" in arms[0].retrieval]
-    head = ["arm", *(f"recall@{k}" for k in cutoffs), "MRR", "questions"]
+    shown = [retrieval_shown(a.retrieval) for a in arms]
+    columns = list(dict.fromkeys(c for cells in shown for c in cells))
+    head = ["arm", *columns, "questions"]
     rows = [
-        "| " + " | ".join([_inline(a.name), *retrieval_cells(a.retrieval),
-                            f"{a.retrieval.get('n', 0):,.0f}"]) + " |"
-        for a in arms
-    ]  # fmt: skip
+        "| "
+        + " | ".join(
+            [
+                _inline(a.name),
+                *(cells.get(c, "-") for c in columns),
+                f"{a.retrieval.get('n', 0):,.0f}",
+            ]
+        )
+        + " |"
+        for a, cells in zip(arms, shown, strict=True)
+    ]
     return [
         "## Retrieval on the test split",
         "",

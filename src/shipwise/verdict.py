@@ -89,17 +89,9 @@ def verdict(
         reasons = "; ".join(f"{v.name}: {' and '.join(v.failures)}" for v in arms if v.shippable)
         return f"Ship nothing: no arm can be shipped ({reasons}).{floor_line}"
     s, top = by_name[ship], by_name[str(best)]
-    # cheaper arms the split can neither place within the margin nor rule out
-    unsettled = [
-        v
-        for v in arms
-        if v.name not in (ship, best)
-        and v.shippable
-        and v.feasible
-        and not v.candidate
-        and v.settle_n is not None
-        and v.monthly_usd < s.monthly_usd
-    ]
+    # cheaper arms the split can neither place within the margin nor rule out (the decision
+    # gives an examples-to-settle count to exactly those feasible arms, never a candidate)
+    unsettled = [v for v in arms if v.settle_n is not None and v.monthly_usd < s.monthly_usd]
     head = (
         f"Ship {ship}{' for now' if unsettled else ''}: {metric} {num(s.mean)}"
         f" [{num(s.low)}, {num(s.high)}] on {s.n:,} test "

@@ -54,13 +54,7 @@ def text_lines(
     A DataError names a wide encoding (once, for the file), a line over the cap, or bytes that
     are not UTF-8. ``on_bytes`` sees every line's bytes as read (to hash the file).
     """
-    encoding = wide_encoding(handle.read(256))
-    if encoding:
-        raise DataError(
-            f"the file is {encoding}, not UTF-8",
-            where=str(path),
-            fix=f"re-save it as UTF-8 (e.g. iconv -f {encoding} -t UTF-8)",
-        )
+    refuse_wide(handle.read(256), path)
     handle.seek(0)
     for lineno, (raw, size) in enumerate(read_lines(handle), start=1):
         where = f"{path}:{lineno}"
@@ -81,6 +75,17 @@ def text_lines(
                 fix="re-save the file as UTF-8",
             ) from None
         yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
+
+
+def refuse_wide(head: bytes, path: Path) -> None:
+    """A DataError when a file's first bytes say it is UTF-16 or UTF-32 (see below)."""
+    encoding = wide_encoding(head)
+    if encoding:
+        raise DataError(
+            f"the file is {encoding}, not UTF-8",
+            where=str(path),
+            fix=f"re-save it as UTF-8 (e.g. iconv -f {encoding} -t UTF-8)",
+        )
 
 
 def wide_encoding(head: bytes) -> str | None:

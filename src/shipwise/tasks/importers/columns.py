@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from shipwise.errors import ConfigError, DataError
@@ -70,19 +70,27 @@ def as_object(value: Any, where: str) -> dict[str, Any] | None:
     return None
 
 
+def pairs(text: str, last: bool = False) -> Iterator[tuple[str, str, str]]:
+    """Each ``KEY=VALUE`` of a comma-joined list, as (the part as written, key, value),
+    stripped; the key is empty when the part has no ``=``. ``last``: split at the last ``=``
+    (a key may hold one), else at the first (a value may)."""
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.rpartition("=") if last else part.partition("=")
+        yield part, key.strip() if sep else "", value.strip() if sep else ""
+
+
 def parse_split_map(text: str) -> dict[str, str]:
     """``dev=val,heldout=test,unused=skip`` -> a mapping from column value to split."""
     mapping: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        value, sep, split = part.rpartition("=")
-        if not sep or not value.strip() or split.strip() not in SPLIT_TARGETS:
+    for part, value, split in pairs(text, last=True):
+        if not value or split not in SPLIT_TARGETS:
             raise ConfigError(
                 f"cannot read {part!r}",
                 where="--split-map",
                 fix="write VALUE=SPLIT pairs joined by commas, SPLIT one of train, val, test,"
                 " skip; e.g. dev=val,heldout=test",
             )
-        mapping[value.strip()] = split.strip()
+        mapping[value] = split
     return mapping
 
 

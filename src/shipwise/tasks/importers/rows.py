@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shipwise.errors import ConfigError, DataError
-from shipwise.tasks.jsonl import decode_json, parse_json_line, text_lines, wide_encoding
+from shipwise.tasks.jsonl import decode_json, parse_json_line, refuse_wide, text_lines
 
 QUOTE_FIX = 'close the quote the row opens (a quote inside a quoted cell is written "")'
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
@@ -197,13 +197,7 @@ def _read_text(path: Path, form: TableFormat, hasher: Any) -> str:
     except (OSError, EOFError, zlib.error) as exc:
         raise _unreadable(path, exc) from None
     hasher.update(data)
-    encoding = wide_encoding(data[:256])
-    if encoding:
-        raise DataError(
-            f"the file is {encoding}, not UTF-8",
-            where=str(path),
-            fix=f"re-save it as UTF-8 (e.g. iconv -f {encoding} -t UTF-8)",
-        )
+    refuse_wide(data[:256], path)
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:

@@ -31,6 +31,7 @@ from shipwise.tasks.importers.columns import (
     empty,
     found,
     lookup,
+    pairs,
     split_of,
 )
 from shipwise.tasks.importers.common import (
@@ -52,6 +53,7 @@ from shipwise.tasks.importers.table_files import datasheet, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
 MAX_LABELS = 200  # one output column with more distinct values than this is free text
+DEFAULT_SHARES = {"test": 0.2, "val": 0.1}  # of SOURCE, for a split no file or column gives
 LABEL_WORDS = 4  # answers of at most this many words (the median) may be labels though unique
 MAX_FIELD_VALUES = 50  # a JSON field with more distinct values than this allows any value
 
@@ -192,15 +194,14 @@ class _Row:
 def parse_sample(text: str) -> dict[str, int]:
     """``train=1000,val=200,test=500`` -> a dict; any subset of the splits."""
     sample: dict[str, int] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        split, _, count = part.partition("=")
-        if split.strip() not in SPLITS or not count.strip().isdigit():
+    for part, split, count in pairs(text):
+        if split not in SPLITS or not count.isdigit():
             raise ConfigError(
                 f"cannot read {part!r}",
                 where="--sample",
                 fix="write SPLIT=N pairs joined by commas, e.g. train=1000,val=200,test=500",
             )
-        sample[split.strip()] = int(count)
+        sample[split] = int(count)
     return sample
 
 
@@ -320,14 +321,15 @@ def _fractions(
                 where=given[0],
                 fix=f"drop {given[0]}: the split column says where every row goes",
             )
-        val = 0.1 if settings.val_fraction is None else settings.val_fraction
+        val = DEFAULT_SHARES["val"] if settings.val_fraction is None else settings.val_fraction
         check_fractions(val, 0.0)
         return {"val": val}
     shares: dict[str, float] = {}
-    for split, given_share, file, default in (
-        ("test", settings.test_fraction, test_file, 0.2),
-        ("val", settings.val_fraction, val_file, 0.1),
+    for split, given_share, file in (
+        ("test", settings.test_fraction, test_file),
+        ("val", settings.val_fraction, val_file),
     ):
+        default = DEFAULT_SHARES[split]
         if file is not None and given_share is not None:
             raise ConfigError(
                 f"--{split}-fraction and --{split}-file both set the {split} split",
@@ -665,16 +667,15 @@ def parse_label_map(text: str) -> tuple[dict[str, str], bool]:
     if text.endswith(".json") or path.is_file():
         return _label_map_file(path)
     mapping: dict[str, str] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        value, sep, name = part.partition("=")
-        if not sep or not value.strip() or not name.strip():
+    for part, value, name in pairs(text):
+        if not value or not name:
             raise ConfigError(
                 f"cannot read {part!r}",
                 where="--label-map",
                 fix="write VALUE=NAME pairs joined by commas, e.g. 0=negative,1=positive; or"
                 " name a .json file holding an object or a list of names",
             )
-        mapping[value.strip()] = name.strip()
+        mapping[value] = name
     return mapping, False
 
 
