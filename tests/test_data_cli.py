@@ -336,3 +336,30 @@ def test_table_label_words_flag_writes_labels_as_words(
     spec = yaml.safe_load((tmp_path / "conf" / "task" / "rows.yaml").read_text())
     assert spec["output"]["labels"] == ["card arrival", "top up"]
     assert "card arrival, top up" in spec["system_prompt"]
+
+
+def test_table_spans_col_imports_labelled_spans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = []
+    for i in range(40):
+        city = ("Oslo", "Lima", "Perth")[i % 3]
+        text = f"Ticket {i} to {city}"
+        start = text.index(city)
+        rows.append({"text": text, "marks": [{"kind": "city", "at": [start, start + len(city)]}]})
+    source = tmp_path / "marks.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    args = ["import", "table", str(source), "--name", "tickets", "--input-col", "text"]
+    args += ["--spans-col", "marks", "--span-keys", "label=kind,start=at.0,end=at.1"]
+    args += ["--out", str(tmp_path / "data"), "--conf-dir", str(tmp_path / "conf")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Imported task 'tickets' (JSON, fields city)" in out
+    assert "spans        40 spans, 1 label; 0 of 40 rows mark none" in out
+    first = json.loads((tmp_path / "data" / "tickets" / "train.jsonl").read_text().splitlines()[0])
+    assert json.loads(first["messages"][1]["content"])["city"] in first["messages"][0]["content"]
+    # a span key misnamed: exit 2 with the span quoted and the flag that fixes it
+    args[args.index("label=kind,start=at.0,end=at.1")] = "label=kind,start=at.0,end=at.2"
+    assert main([*args, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "no end key in span" in err and "--span-keys" in err and "Traceback" not in err

@@ -214,10 +214,23 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     table.add_argument(
         "--output-col",
         action="append",
-        required=True,
+        default=[],
         dest="output_cols",
         metavar="COL",
         help="an output column (repeat for several: a JSON object)",
+    )
+    table.add_argument(
+        "--spans-col",
+        metavar="COL",
+        help="instead of --output-col: a column listing labelled character spans of the first"
+        " --input-col ([[start, end, label], ...] or objects with start/end/label keys); the"
+        " answer is a JSON object, a field a label, its value the text marked",
+    )
+    table.add_argument(
+        "--span-keys",
+        metavar="ROLE=KEY,...",
+        help="with --spans-col: the keys of each span when they are not the common names,"
+        " e.g. label=slot,start=valueSpan.startIndex,end=valueSpan.endIndex",
     )
     table.add_argument(
         "--split-col",
@@ -241,6 +254,12 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="COL",
         help="the column naming each row's document (e.g. a title): rows sharing it share one"
         " document (its distinct --docs-col texts joined)",
+    )
+    table.add_argument(
+        "--id-col",
+        metavar="COL",
+        help="a column of unique ids (a dataset's own id) for the records; default: the file's"
+        " name and line (or record)",
     )
     table.add_argument(
         "--keep-col",
@@ -355,6 +374,7 @@ def _import_squad(args: argparse.Namespace) -> int:
 def _import_table(args: argparse.Namespace) -> int:
     _refuse_shadow(args.name, args.conf_dir)
     from shipwise.tasks.importers.columns import parse_split_map
+    from shipwise.tasks.importers.spans import parse_span_keys
     from shipwise.tasks.importers.tabular import (
         TableSettings,
         import_table,
@@ -389,10 +409,13 @@ def _import_table(args: argparse.Namespace) -> int:
         label_list=label_list,
         label_words=args.label_words,
         split_col=args.split_col,
+        id_col=args.id_col,
         split_map=parse_split_map(args.split_map or ""),
         docs_col=args.docs_col,
         doc_id_col=args.doc_id_col,
         keep_cols=args.keep_cols,
+        spans_col=args.spans_col,
+        span_keys=parse_span_keys(args.span_keys or ""),
     )
     summary = import_table(
         args.source,
@@ -419,6 +442,8 @@ def _import_table(args: argparse.Namespace) -> int:
     ]
     if summary.chosen:
         lines.append(f"  kind         {summary.chosen}")
+    if summary.spans:
+        lines.append(f"  spans        {summary.spans}")
     if summary.documents:
         lines.append(f"  documents    {summary.documents:,} in docs/documents.jsonl")
     if any(summary.dropped.values()):

@@ -71,6 +71,23 @@ def test_majority_for_json_takes_each_fields_most_frequent_value_absent_included
     assert json.loads(setup.params["answer"]) == {"to": None, "when": None}
 
 
+def test_majority_counts_a_field_holding_lists(tmp_path: Path) -> None:
+    # a label marked several times in a row (people in a sentence) is a list field
+    root = tmp_path / "people"
+    rows = [{"person": None}] * 2 + [{"person": ["Ada", "Alan"]}] * 2
+    rows += [{"person": ["alan", "ada"]}]
+    write_jsonl(
+        root / "train.jsonl", [qa(f"t{i}", f"note {i}", json.dumps(r)) for i, r in enumerate(rows)]
+    )
+    for split in ("val", "test"):
+        write_jsonl(root / f"{split}.jsonl", [qa(f"{split}0", "note x", json.dumps(rows[0]))])
+    spec = TaskSpec("people", str(root), "Extract.", "slot_f1",
+                    OutputSpec("json", fields={"person": None}))  # fmt: skip
+    setup = MajorityArm("majority", "majority", 0).setup(load_task(spec), context(tmp_path))
+    # the three lists read alike (case and order aside), and outnumber the two nulls
+    assert json.loads(setup.params["answer"]) == {"person": ["Ada", "Alan"]}
+
+
 def test_majority_does_not_apply_when_every_free_text_answer_differs(
     make_task: Callable[..., Path],
 ) -> None:

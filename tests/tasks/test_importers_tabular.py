@@ -186,6 +186,25 @@ def test_same_stem_files_get_distinct_ids(tmp_path: Path) -> None:
     assert load(summary).split("test")[0].id.startswith("rows-test-")
 
 
+def test_id_col_keeps_a_datasets_own_ids(tmp_path: Path) -> None:
+    rows = [(f"hub-{i:03d}", f"message {i} about {label}", label)
+            for i, label in enumerate(["billing", "refund"] * 30)]  # fmt: skip
+    source = write_table(tmp_path / "rows.csv", ["id", "text", "label"], rows)
+    summary = run(source, tmp_path, id_col="id")
+    ids = sorted(r["id"] for s in SPLITS for r in read_jsonl(summary.task_dir / f"{s}.jsonl"))
+    assert ids == [f"hub-{i:03d}" for i in range(60)]
+    # an id twice, across two files too, names both rows
+    test = write_table(tmp_path / "test.csv", ["id", "text", "label"], [rows[5]])
+    with pytest.raises(DataError) as caught:
+        run(source, tmp_path, id_col="id", test_file=test, force=True)
+    assert "id 'hub-005' names two rows: " in str(caught.value)
+    assert f"{source}:7 and this one" in str(caught.value)
+    assert caught.value.where == f"{test}:2" and "drop --id-col" in (caught.value.fix or "")
+    tabbed = write_table(tmp_path / "tabs.csv", ["id", "text", "label"], [("a\tb", "x", "y")])
+    with pytest.raises(DataError, match="line break, tab or control character"):
+        run(tabbed, tmp_path, id_col="id", name="tabs")
+
+
 def test_sample_draws_stratified_subsets_after_splitting(tmp_path: Path) -> None:
     source = labelled_csv(tmp_path / "rows.csv")
     full = run(source, tmp_path, seed=2, name="full")

@@ -74,8 +74,33 @@ def _same_value(a: Any, b: Any) -> bool:
 
 
 def present(value: Any) -> bool:
-    """A field value that says something: not null, not an empty or blank string."""
+    """A field value that says something: not null, not an empty or blank string or list."""
+    if isinstance(value, list):
+        return any(present(v) for v in value)
     return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _values(value: Any) -> Counter[str]:
+    """A field's values, as a multiset: a list's items, or the value alone (none if absent)."""
+    items = value if isinstance(value, list) else [value]
+    return Counter(
+        normalize_label(v) if isinstance(v, str) else json.dumps(v, sort_keys=True)
+        for v in items
+        if present(v)
+    )
+
+
+def _field_counts(ours: Any, theirs: Any) -> tuple[bool, int, int, int]:
+    """Whether a field's answer matches the gold, and its (hits, predicted, gold) counts.
+
+    A list field (several entities of a kind) counts each value, in any order: a reply
+    finding two of three gold names scores two hits. A single value counts as one."""
+    if isinstance(ours, list) or isinstance(theirs, list):
+        mine, gold = _values(ours), _values(theirs)
+        return mine == gold, sum((mine & gold).values()), mine.total(), gold.total()
+    same = (not present(ours) and not present(theirs)) or _same_value(ours, theirs)
+    hit = present(ours) and present(theirs) and _same_value(ours, theirs)
+    return same, int(hit), int(present(ours)), int(present(theirs))
 
 
 def json_scores(prediction: str, reference: str, fields: Sequence[str]) -> dict[str, float]:
@@ -90,13 +115,13 @@ def json_scores(prediction: str, reference: str, fields: Sequence[str]) -> dict[
     hits = predicted = gold = 0
     for name in fields:
         ours, theirs = (pred or {}).get(name), ref.get(name)
-        same = (not present(ours) and not present(theirs)) or _same_value(ours, theirs)
+        same, found, said, given = _field_counts(ours, theirs)
         hit = pred is not None and name in pred and same
         scores[f"field.{name}"] = float(hit)
         per_field.append(float(hit))
-        predicted += present(ours)
-        gold += present(theirs)
-        hits += present(ours) and present(theirs) and _same_value(ours, theirs)
+        predicted += said
+        gold += given
+        hits += found
     scores["field_accuracy"] = sum(per_field) / len(per_field) if per_field else 0.0
     scores["json_match"] = float(all(per_field))
     scores.update({"slot.hits": hits, "slot.predicted": predicted, "slot.gold": gold})

@@ -78,7 +78,16 @@ class AnswerKey:
 
 
 def _label(value: Any) -> Any:
-    return normalize_label(value) if isinstance(value, str) else value
+    """A value as votes count it: a label normalised; a list (a field holding several
+    values) as its normalised values in any order, as the metric scores it; an object by its
+    JSON."""
+    if isinstance(value, str):
+        return normalize_label(value)
+    if isinstance(value, list):
+        return json.dumps(sorted(str(_label(v)) for v in value), ensure_ascii=False)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return value
 
 
 @dataclass

@@ -29,7 +29,8 @@ _MISSING = object()
 
 
 def lookup(record: Mapping[str, Any], column: str) -> Any:
-    """The value of ``column`` in ``record``: a key, or a dotted path into nested objects.
+    """The value of ``column`` in ``record``: a key, or a dotted path into nested objects
+    (a number picks from a list: ``annotations.0.result``).
 
     Returns a sentinel (see :func:`found`) when neither is there.
     """
@@ -37,9 +38,12 @@ def lookup(record: Mapping[str, Any], column: str) -> Any:
         return record[column]
     value: Any = record
     for part in column.split("."):
-        if not isinstance(value, Mapping) or part not in value:
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
             return _MISSING
-        value = value[part]
     return value
 
 

@@ -4,6 +4,7 @@ says in plain words what to answer and in what form) and the datasheet stub."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,6 +36,7 @@ def _given(columns: Sequence[str]) -> str:
     return f"these fields, one per line: {', '.join(columns)}"
 
 
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 GENERIC_KEYS = {"text", "texts", "value", "values", "content", "string", "name", "data"}
 
 
@@ -47,19 +49,27 @@ def readable(columns: Sequence[str]) -> list[str]:
         parts = column.split(".")
         while len(parts) > 1 and parts[-1].lower() in GENERIC_KEYS:
             parts.pop()
-        return parts[-1]
+        # every key generic (data.text): the last says most
+        last = column.split(".")[-1] if parts[-1].lower() in GENERIC_KEYS else parts[-1]
+        if _CAMEL.search(last):
+            last = _CAMEL.sub(" ", last).lower()  # a JSON key: userInput as user input
+        return last
 
     keys = [key(c) for c in columns]
     return keys if len(set(keys)) == len(keys) else list(columns)
 
 
 def default_system_prompt(
-    output: OutputSpec, settings: TableSettings, answer_words: float | None = None
+    output: OutputSpec,
+    settings: TableSettings,
+    answer_words: float | None = None,
+    lists: Sequence[str] = (),
 ) -> str:
     """The answers and their format in plain words: the labels, or the JSON fields and their
-    values (absent ones null), or text (as long as train's answers are: ``answer_words``)."""
+    values (absent ones null; ``lists``: fields holding a list), or text (as long as train's
+    answers are: ``answer_words``)."""
     given = f"You are given {_given(settings.input_cols)}."
-    target = readable(settings.output_cols)[0]
+    target = readable(settings.answer_cols)[0]
     if output.kind == "label":
         labels = list(output.labels or [])
         return (
@@ -68,13 +78,18 @@ def default_system_prompt(
         )
     if output.kind == "json":
         fields = output.fields or {}
-        shape = json.dumps(dict.fromkeys(fields, "..."))
+        shape = json.dumps({f: ["..."] if f in lists else "..." for f in fields})
         lines = [f"{given} Reply with only a JSON object with these fields: {shape}."]
+        copied = "in the words of the input"
+        if settings.spans_col is not None:
+            copied = "copied exactly from the text"
         for name, allowed in fields.items():
             if allowed is not None:
                 lines.append(f"- {name}: one of {_listed(allowed)}")
+            elif name in lists:
+                lines.append(f"- {name}: a list of every {name} it gives, each {copied}")
             else:
-                lines.append(f"- {name}: its value, in the words of the input")
+                lines.append(f"- {name}: its value, {copied}")
         lines.append("Write null for a field the input does not give. No other text.")
         return "\n".join(lines)
     if answer_words is not None and answer_words <= 5:
@@ -99,13 +114,15 @@ def task_yaml(
     sources: Sequence[Path],
     longest: int,
     answer_words: float | None = None,
+    lists: Sequence[str] = (),
 ) -> str:
     """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted.
-    ``answer_words``: the median length of train's answers, for a text task's prompt."""
-    prompt = settings.system_prompt or default_system_prompt(output, settings, answer_words)
+    ``answer_words``: the median length of train's answers, for a text task's prompt;
+    ``lists``: the JSON fields holding a list."""
+    prompt = settings.system_prompt or default_system_prompt(output, settings, answer_words, lists)
     described = {"label": f"one of {len(output.labels or [])} labels", "json": "a JSON object"}
     description = (
-        f"{', '.join(settings.input_cols)} -> {', '.join(settings.output_cols)} "
+        f"{', '.join(settings.input_cols)} -> {_answer_from(settings)} "
         f"({described.get(output.kind, 'text')}), imported from"
         f" {' and '.join(s.name for s in sources)}."
     )
@@ -176,6 +193,7 @@ def datasheet(
     documents: Sequence[Mapping[str, Any]] = (),
     drops: Sequence[str] = (),
     several: int = 0,
+    spans: str = "",
 ) -> str:
     """The datasheet stub: sources, command, counts per split and per value, settings.
 
@@ -196,6 +214,11 @@ def datasheet(
             f" `{settings.output_cols[0]}`); the first is the reference, and a reply scores"
             " its best against any of them (`metadata.answers`)"
         )
+    if spans:
+        spec += (
+            f"\n- spans: {spans}; each label is a field, its value the text the span marks"
+            " (null when none), read from the first input column"
+        )
     if documents:
         spec += (
             f"\n- documents: {len(documents):,} in `docs/documents.jsonl`, from column"
@@ -210,8 +233,8 @@ def datasheet(
         f"## Source\n\n| file | sha256 |\n|---|---|\n{files}",
         f"## Command\n\n```\n{command or '(called from Python)'}\n```",
         f"## Contents\n\n| split | rows |\n|---|---|\n{counts}\n\n{spec}\n"
-        f"- input columns: {', '.join(settings.input_cols)}; output columns:"
-        f" {', '.join(settings.output_cols)}\n"
+        f"- input columns: {', '.join(settings.input_cols)}; output:"
+        f" {_answer_from(settings)}\n"
         f"- dropped (an input also in train, or in val for test, up to case, spacing and "
         f"punctuation; or one input with two answers): train {dropped['train']:,}, "
         f"val {dropped['val']:,}, test {dropped['test']:,}",
@@ -228,11 +251,33 @@ def datasheet(
         if output.kind == "label" or counted.get(field) is not None:
             table = _count_table(answers, field, words)
             sections.append(f"## Counts of `{field}`\n\n{table}")
+    free = [f for f, allowed in counted.items() if allowed is None]
+    if output.kind == "json" and free:
+        rows = [
+            f"| {f} | " + " | ".join(_given_count(answers[split], f) for split in SPLITS) + " |"
+            for f in free
+        ]
+        sections.append(
+            "## Rows giving each free field\n\nThese fields take any value (none is listed in"
+            " the prompt); a row that gives none has null.\n\n| field | train | val | test |\n"
+            "|---|---|---|---|\n" + "\n".join(rows)
+        )
     sections.append(
         f"## Settings\n\n{options}\n\nRe-running the same command on the same files writes"
         " byte-identical files."
     )
     return "\n\n".join(sections) + "\n"
+
+
+def _given_count(answers: Sequence[Mapping[str, Any]], field: str) -> str:
+    given = sum(a.get(field) is not None for a in answers)
+    return f"{given:,} of {len(answers):,}"
+
+
+def _answer_from(settings: TableSettings) -> str:
+    if settings.spans_col is not None:
+        return f"the spans in {settings.spans_col}"
+    return ", ".join(settings.output_cols)
 
 
 def _count_table(

@@ -49,6 +49,9 @@ from shipwise.tasks.importers.rows import (
     read_rows,
     table_format,
 )
+from shipwise.tasks.importers.spans import answers as span_answers
+from shipwise.tasks.importers.spans import read_spans
+from shipwise.tasks.importers.spans import summary as span_summary
 from shipwise.tasks.importers.table_files import datasheet, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
@@ -82,10 +85,23 @@ class TableSettings:
     docs_col: str | None = None  # a column whose text becomes the task's documents
     doc_id_col: str | None = None  # the column naming each row's document (e.g. a title)
     keep_cols: Sequence[str] = ()  # columns kept in each record's metadata
+    spans_col: str | None = None  # a column of labelled spans into the first input (spans.py)
+    id_col: str | None = None  # a column of unique record ids (default: file stem and line)
+    span_keys: Mapping[str, str] = field(default_factory=dict)  # role -> key in each span
+
+    @property
+    def answer_cols(self) -> Sequence[str]:
+        """The columns the answer is read from: the output columns, or the spans column."""
+        return (self.spans_col,) if self.spans_col is not None else self.output_cols
 
     def __post_init__(self) -> None:
-        if not self.input_cols or not self.output_cols:
-            raise ConfigError("name at least one input and one output column", where="columns")
+        if not self.input_cols or not self.answer_cols:
+            raise ConfigError(
+                "name at least one input and one output column",
+                where="columns",
+                fix="add --output-col COL (or --spans-col COL for labelled spans)",
+            )
+        self._check_spans()
         if self.doc_id_col is not None and self.docs_col is None:
             raise ConfigError(
                 "--doc-id-col names the document of a --docs-col, and there is none",
@@ -99,13 +115,13 @@ class TableSettings:
                 fix="add --split-col COL",
             )
         for flag, column in (("--docs-col", self.docs_col), ("--split-col", self.split_col)):
-            if column is not None and column in self.output_cols:
+            if column is not None and column in self.answer_cols:
                 raise ConfigError(
                     f"column {column!r} is both an output and {flag}",
                     where=flag,
                     fix="name another column",
                 )
-        both = sorted(set(self.input_cols) & set(self.output_cols))
+        both = sorted(set(self.input_cols) & set(self.answer_cols))
         if both:
             raise ConfigError(
                 f"column {both[0]!r} is both an input and an output: the answer would be in the"
@@ -160,6 +176,29 @@ class TableSettings:
                 fix="give one character, e.g. ';' or '\\t'",
             )
 
+    def _check_spans(self) -> None:
+        if self.spans_col is None:
+            if self.span_keys:
+                raise ConfigError(
+                    "--span-keys names the keys of a --spans-col's spans, and there is none",
+                    where="--span-keys",
+                    fix="add --spans-col COL (the column listing each row's spans)",
+                )
+            return
+        if self.output_cols:
+            raise ConfigError(
+                "--spans-col makes the answer (each label's marked text), and --output-col"
+                " names another",
+                where="--spans-col",
+                fix="drop --output-col, or drop --spans-col",
+            )
+        if self.output_kind not in (None, "json"):
+            raise ConfigError(
+                f"spans make a JSON answer (a field a label), not a {self.output_kind}",
+                where="--output-kind",
+                fix="drop --output-kind",
+            )
+
 
 @dataclass(frozen=True)
 class TableImport:
@@ -174,6 +213,7 @@ class TableImport:
     task_yaml: str
     documents: int = 0  # documents written to docs/ (from --docs-col)
     chosen: str = ""  # why the data made it a label or a text task ("" when told or JSON)
+    spans: str = ""  # with --spans-col: spans read, rows marking none, list fields
 
 
 @dataclass(frozen=True)
@@ -189,6 +229,7 @@ class _Row:
     doc_id: str | None = None  # its document's id in docs/ (metadata.source_doc)
     where: str = ""  # path:line, for errors
     unit: str = "line"  # what ``line`` counts: "record" in a JSON array or a Parquet file
+    id: str | None = None  # from --id-col
 
 
 def parse_sample(text: str) -> dict[str, int]:
@@ -237,10 +278,15 @@ def import_table(
     # Ids are `<file stem>-<line>`; two files with one stem get their role in the prefix.
     prefixes = {r: p.stem if stems[p.stem] == 1 else f"{p.stem}-{r}" for r, p in files.items()}
     read = {role: _read(path, settings, prefixes[role]) for role, path in files.items()}
+    _check_ids(read)
+    lists: list[str] = []
+    marked = ""
+    if settings.spans_col is not None:
+        read, lists, marked = _span_answers(read)
     docs = _documents(read, settings)
     output, words = _output_spec(settings, [r for rows, _ in read.values() for r in rows])
     every = [r for rows, _ in read.values() for r in rows]
-    answer = _answer(output, settings.output_cols, words, _holds_objects(every))
+    answer = _answer(output, settings.answer_cols, words, _holds_objects(every))
     reference = _reference(output, answer)
     stratify = output.kind == "label" if settings.stratify is None else settings.stratify
     if stratify and output.kind == "text":
@@ -269,7 +315,9 @@ def import_table(
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
     lengths = sorted(len(reference(r).split()) for r in splits["train"])
     typical = float(lengths[len(lengths) // 2]) if output.kind == "text" and lengths else None
-    text = task_yaml(name, task_dir, output, settings, list(files.values()), longest, typical)
+    text = task_yaml(
+        name, task_dir, output, settings, list(files.values()), longest, typical, lists
+    )
     answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
     several = sum(
         isinstance(r.output[0], tuple) and len(r.output[0]) > 1
@@ -277,7 +325,18 @@ def import_table(
         for r in splits[split]
     )
     readme = datasheet(
-        name, answers, output, dropped, sources, settings, command, words, docs, drops, several
+        name,
+        answers,
+        output,
+        dropped,
+        sources,
+        settings,
+        command,
+        words,
+        docs,
+        drops,
+        several,
+        marked,
     )
     with staged_task(task_dir) as staging:
         for split in SPLITS:
@@ -294,8 +353,23 @@ def import_table(
     elif settings.output_kind is None and output.kind in ("label", "text"):
         chosen = kind_reason(output, len(every), len({str(r.output[0]) for r in every}))
     return TableImport(
-        task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen
+        task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen, marked
     )
+
+
+def _span_answers(
+    read: Mapping[str, tuple[list[_Row], str]],
+) -> tuple[dict[str, tuple[list[_Row], str]], list[str], str]:
+    """Every row's spans (read with it) as its answer object, over the labels of every file;
+    the labels some row marks twice (list fields), and a line on what was read."""
+    marked = [row.output[0] for rows, _ in read.values() for row in rows]
+    objects, lists = span_answers(marked)
+    answers = iter(objects)
+    converted = {
+        role: ([replace(row, output=(next(answers),)) for row in rows], digest)
+        for role, (rows, digest) in read.items()
+    }
+    return converted, lists, span_summary(marked, lists)
 
 
 def _fractions(
@@ -360,7 +434,12 @@ def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row],
         path, form, _columns(settings), hasher, settings.header, settings.column_names
     )
     if form.delimiter is not None:
-        check_merged(found, settings.output_cols, form.delimiter, path)
+        check_merged(found, settings.answer_cols, form.delimiter, path)
+    # a JSON row may leave out a key it has no value for (no spans; no metadata): absent is
+    # null, unless no row has it (a misspelt column)
+    for column in [*settings.keep_cols, *([settings.spans_col] if settings.spans_col else [])]:
+        if found and not any(found_in(row.cells, column) for row in found):
+            check_columns([column], list(found[0].cells), where=str(path))
     rows = [_row(row.cells, path, row.line, settings, prefix, form.unit) for row in found]
     rows = [row for row in rows if row.split != "skip"]
     if not rows:
@@ -373,8 +452,8 @@ def _columns(settings: TableSettings) -> list[str]:
     named = [settings.split_col, settings.docs_col, settings.doc_id_col]
     return [
         *settings.input_cols,
-        *settings.output_cols,
-        *(c for c in named if c is not None),
+        *settings.answer_cols,
+        *(c for c in [*named, settings.id_col] if c is not None),
         *settings.keep_cols,
     ]
 
@@ -423,9 +502,54 @@ def _row(
     doc = None
     if settings.docs_col is not None:
         doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
-    keep = {c: raw(c) for c in settings.keep_cols}
-    outputs = tuple(output(c) for c in settings.output_cols)
-    return _Row(text, outputs, prefix, path.name, line, split, doc, keep, where=where, unit=unit)
+    keep = {c: _or_none(lookup(record, c)) for c in settings.keep_cols}
+    if settings.spans_col is not None:
+        spans = lookup(record, settings.spans_col)
+        text = raw(settings.input_cols[0])
+        keys = settings.span_keys
+        outputs: tuple[Any, ...] = (read_spans(_or_none(spans), text, keys, where),)
+    else:
+        outputs = tuple(output(c) for c in settings.output_cols)
+    record_id = None if settings.id_col is None else _record_id(cell(settings.id_col), where)
+    return _Row(
+        text, outputs, prefix, path.name, line, split, doc, keep, where=where, unit=unit,
+        id=record_id,
+    )  # fmt: skip
+
+
+def _record_id(value: str, where: str) -> str:
+    if not value.isprintable():  # a tab, a line break, a control character
+        raise DataError(
+            f"id {value[:40]!r} holds a line break, tab or control character",
+            where=where,
+            fix="name an --id-col of plain ids, or drop --id-col (ids are then file and line)",
+        )
+    return value
+
+
+def _check_ids(read: Mapping[str, tuple[list[_Row], str]]) -> None:
+    """Every --id-col value names one row, across every file read."""
+    first: dict[str, _Row] = {}
+    for rows, _ in read.values():
+        for row in rows:
+            if row.id is None:
+                continue
+            if row.id in first:
+                raise DataError(
+                    f"id {row.id[:40]!r} names two rows: {first[row.id].where} and this one",
+                    where=row.where,
+                    fix="name a column whose values are unique, or drop --id-col (ids are then"
+                    " file and line)",
+                )
+            first[row.id] = row
+
+
+def found_in(record: Mapping[str, Any], column: str) -> bool:
+    return found(lookup(record, column))
+
+
+def _or_none(value: Any) -> Any:
+    return value if found(value) else None
 
 
 def _answer_list(value: Any) -> bool:
@@ -461,7 +585,7 @@ def _output_spec(
     settings: TableSettings, rows: Sequence[_Row]
 ) -> tuple[OutputSpec, dict[str, str]]:
     """The output spec, and each source label's written form (empty without label_words)."""
-    columns = settings.output_cols
+    columns = settings.answer_cols
     objects = _holds_objects(rows)
     kind = settings.output_kind
     if kind is None:
@@ -595,7 +719,7 @@ def _closed_fields(
         seen = [answer(r)[name] for r in splits["train"]]
         later = [answer(r)[name] for split in ("val", "test") for r in splits[split]]
         values = [v for v in [*seen, *later] if v is not None]
-        allowed = sorted({v for v in seen if v is not None})
+        allowed = sorted({v for v in seen if isinstance(v, str)})  # a list or number: free
         nullable = nullable or None in seen
         closed = all(isinstance(v, str) for v in values) and set(values) <= set(allowed)
         fields[name] = allowed if closed and 0 < len(allowed) <= MAX_FIELD_VALUES else None
@@ -768,7 +892,8 @@ def _record(row: _Row, reference: Callable[[_Row], str]) -> dict[str, Any]:
         metadata["source_doc"] = row.doc_id
     if len(row.output) == 1 and isinstance(row.output[0], tuple):
         metadata["answers"] = list(row.output[0])  # every gold answer, as SQuAD's importer keeps
-    return {"id": f"{row.source}-{row.line}", "messages": messages, "metadata": metadata}
+    record_id = row.id if row.id is not None else f"{row.source}-{row.line}"
+    return {"id": record_id, "messages": messages, "metadata": metadata}
 
 
 def _split_by_column(

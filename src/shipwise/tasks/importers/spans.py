@@ -1,0 +1,264 @@
+"""Labelled character spans as a JSON answer: each label a field, its value the text it marks.
+
+Span annotations are how extraction data ships: a text and a list of ``(start, end, label)``
+into it (doccano's and spaCy's lists, Label Studio's ``value.start/end/labels``, DSTC8's
+``slot`` and ``valueSpan.startIndex/endIndex``). An import with ``--spans-col`` reads that list
+and answers with the spans' texts: ``{"from_location": "Fresno", "to_location": null}``. A
+label marked twice in one row (two people in a sentence) is a list in every row.
+
+Keys are found by their common names, in the span or one object down; ``--span-keys`` names
+them when they are called something else. A start left out while the end is given is 0 (JSON
+written from protobuf, as DSTC8's is, leaves zero values out); the import counts these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shipwise.errors import ConfigError, DataError
+from shipwise.tasks.importers.columns import found, lookup, pairs
+
+# Common names, in the order tried; a span object is searched first, then each object in it.
+KEYS = {
+    "label": ("label", "slot", "entity_group", "entity", "type", "tag", "labels", "category"),
+    "start": ("start", "start_offset", "startIndex", "start_index", "start_char", "begin"),
+    "end": ("end", "end_offset", "endIndex", "end_index", "end_char", "stop"),
+}
+SPAN_KEYS_FIX = (
+    "name them with --span-keys label=KEY,start=KEY,end=KEY (a dotted path for a nested key,"
+    " e.g. start=valueSpan.startIndex)"
+)
+
+
+@dataclass(frozen=True)
+class RowSpans:
+    """One row's spans: each label's texts in the order they start, and what was read."""
+
+    texts: Mapping[str, tuple[str, ...]]
+    count: int = 0  # spans read
+    no_start: int = 0  # spans with an end and no start, read as starting at 0
+
+
+def parse_span_keys(text: str) -> dict[str, str]:
+    """``label=slot,start=valueSpan.startIndex`` -> {"label": "slot", "start": ...}."""
+    keys: dict[str, str] = {}
+    for part, role, key in pairs(text):
+        if role not in KEYS or not key:
+            raise ConfigError(
+                f"cannot read {part!r}",
+                where="--span-keys",
+                fix="write ROLE=KEY with ROLE one of label, start, end,"
+                " e.g. label=slot,start=valueSpan.startIndex,end=valueSpan.endIndex",
+            )
+        keys[role] = key
+    return keys
+
+
+def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> RowSpans:
+    """The spans a cell lists (a list, or JSON text of one; null or absent: none) as texts
+    of ``text``, the input cell the offsets count characters of."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return RowSpans({})
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise DataError(
+                f"the spans cell is not JSON: {exc}",
+                where=where,
+                fix='write it as a JSON list, e.g. [[0, 6, "city"]] or [{"start": 0, "end": 6,'
+                ' "label": "city"}]',
+            ) from None
+    if isinstance(value, Mapping):
+        value = [value]  # one span written alone
+    if not isinstance(value, list):
+        raise DataError(
+            f"the spans cell holds {type(value).__name__} {str(value)[:40]!r}, not a list of spans",
+            where=where,
+            fix="point --spans-col at the list of spans (a dotted path for a nested one)",
+        )
+    if not isinstance(text, str):
+        raise DataError(
+            "the spans count characters of the input column, and this row's input is not text",
+            where=where,
+            fix="make the first --input-col the text the spans mark",
+        )
+    texts: dict[str, list[str]] = {}
+    no_start = 0
+    for number, span in enumerate(value, 1):
+        at = f"{where}, span {number}"
+        label, start, end = _parts(span, keys, at)
+        if start is None:
+            no_start += 1
+            start = 0
+        _check_offsets(start, end, text, label, at)
+        marked = text[start:end].strip()
+        if not marked:
+            raise DataError(
+                f"span {start}-{end} ({label!r}) marks only white space",
+                where=at,
+                fix="remove the span or correct its offsets",
+            )
+        given = _own_text(span)
+        if given is not None and given.strip() != marked:
+            raise DataError(
+                f"span {start}-{end} ({label!r}) marks {marked[:40]!r} in the text, and the"
+                f" span says its text is {given.strip()[:40]!r}",
+                where=at,
+                fix="check that --input-col is the text the spans were marked in, and that the"
+                " offsets count characters (not UTF-8 bytes or UTF-16 units)",
+            )
+        if marked not in texts.setdefault(label, []):
+            texts[label].append(marked)
+    return RowSpans({k: tuple(v) for k, v in texts.items()}, len(value), no_start)
+
+
+def _parts(span: Any, keys: Mapping[str, str], at: str) -> tuple[str, int | None, int]:
+    """A span's label, start (None when left out) and end."""
+    if isinstance(span, list | tuple):
+        if len(span) != 3:
+            raise DataError(
+                f"a span written as a list has {len(span)} items, not 3 (start, end, label)",
+                where=at,
+                fix="write each span as [start, end, label], or as an object",
+            )
+        start, end, label = span
+    elif isinstance(span, Mapping):
+        home = _home(span, keys)
+        label, start, end = (_find(span, role, keys, home) for role in ("label", "start", "end"))
+        if label is None or end is None:
+            role = "label" if label is None else "end"
+            raise DataError(
+                f"no {role} key in span {json.dumps(span, ensure_ascii=False)[:120]}",
+                where=at,
+                fix=SPAN_KEYS_FIX,
+            )
+    else:
+        raise DataError(
+            f"a span is {type(span).__name__} {str(span)[:40]!r}, not a list or an object",
+            where=at,
+            fix='write each span as [start, end, label] or {"start": .., "end": .., "label": ..}',
+        )
+    if isinstance(label, list) and len(label) == 1:
+        label = label[0]  # Label Studio's "labels": ["city"]
+    if not isinstance(label, str) or not label.strip():
+        raise DataError(
+            f"a span's label is {json.dumps(label, ensure_ascii=False)[:40]}, not a name",
+            where=at,
+            fix="give each span one label, as text",
+        )
+    return label.strip(), _offset(start, "start", at), _offset(end, "end", at, required=True)
+
+
+def _places(span: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Where a span's keys may be: the span, then each object it holds."""
+    return [span, *(v for v in span.values() if isinstance(v, Mapping))]
+
+
+def _home(span: Mapping[str, Any], keys: Mapping[str, str]) -> Mapping[str, Any]:
+    """The object holding the span's end offset, searched first for the other keys: a label
+    is kept beside its offsets (Label Studio's ``value``), not in a key that only sounds like
+    one elsewhere (its ``type``)."""
+    if "end" in keys:
+        return span
+    for place in _places(span):
+        if any(key in place for key in KEYS["end"]):
+            return place
+    return span
+
+
+def _find(
+    span: Mapping[str, Any], role: str, keys: Mapping[str, str], home: Mapping[str, Any]
+) -> Any:
+    """The value of a role's key: the one ``--span-keys`` names, or the first common name
+    in the object holding the offsets, then in the span and each object it holds."""
+    if role in keys:
+        value = lookup(span, keys[role])
+        return value if found(value) else None
+    for place in (home, *_places(span)):
+        for key in KEYS[role]:
+            if key in place:
+                return place[key]
+    return None
+
+
+def _offset(value: Any, role: str, at: str, required: bool = False) -> Any:
+    if value is None and not required:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(
+            f"a span's {role} is {json.dumps(value)[:40]}, not a character offset",
+            where=at,
+            fix="give offsets as whole numbers of characters from the start of the text",
+        )
+    return value
+
+
+def _check_offsets(start: int, end: int, text: str, label: str, at: str) -> None:
+    if 0 <= start < end <= len(text):
+        return
+    if end > len(text) and start >= 0:
+        what = f"ends at {end}, past the text's {len(text)} characters"
+        fix = (
+            "check that --input-col is the text the spans were marked in, and that the offsets"
+            " count characters (a tool counting UTF-8 bytes or UTF-16 units runs past them)"
+        )
+    else:
+        what = "does not run forward" if start >= end else "starts before the text"
+        fix = "correct the offsets: start is the first character, end one past the last"
+    raise DataError(f"span {start}-{end} ({label!r}) {what}", where=at, fix=fix)
+
+
+def _own_text(span: Any) -> str | None:
+    """The text a span says it marks, when it says so (Label Studio's ``value.text``)."""
+    if not isinstance(span, Mapping):
+        return None
+    for place in _places(span):
+        if isinstance(place.get("text"), str):
+            return str(place["text"])
+    return None
+
+
+def answers(rows: Sequence[RowSpans]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each row's answer object, and the labels marked more than once in a row (lists).
+
+    A label is a field in every answer, in the order labels are first seen; its value is the
+    text it marks (null when the row marks none), or, for a label some row marks twice, the
+    list of texts it marks in every row (null for none).
+    """
+    labels = list(dict.fromkeys(label for row in rows for label in row.texts))
+    lists = [label for label in labels if any(len(r.texts.get(label, ())) > 1 for r in rows)]
+    objects = []
+    for row in rows:
+        answer: dict[str, Any] = {}
+        for label in labels:
+            marked = row.texts.get(label, ())
+            if not marked:
+                answer[label] = None
+            else:
+                answer[label] = list(marked) if label in lists else marked[0]
+        objects.append(answer)
+    return objects, lists
+
+
+def summary(rows: Iterable[RowSpans], lists: Sequence[str]) -> str:
+    """One line: spans read, rows marking none, lists, starts read as 0."""
+    every = list(rows)
+    spans = sum(r.count for r in every)
+    bare = sum(not r.texts for r in every)
+    labels = len({label for r in every for label in r.texts})
+    line = (
+        f"{spans:,} span{'s' * (spans != 1)}, {labels} label{'s' * (labels != 1)};"
+        f" {bare:,} of {len(every):,} rows mark none"
+    )
+    if lists:
+        line += f"; a list: {', '.join(lists)} (some row marks it more than once)"
+    no_start = sum(r.no_start for r in every)
+    if no_start:
+        line += f"; {no_start:,} spans give no start and are read as starting at 0"
+    return line
