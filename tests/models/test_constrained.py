@@ -24,6 +24,8 @@ def test_free_json_fields_and_text_tasks_cannot_be_constrained() -> None:
         allowed_outputs(OutputSpec("json", fields={"category": ["x"], "priority": None}))
     with pytest.raises(ConfigError, match="text task"):
         allowed_outputs(OutputSpec("text"))
+    with pytest.raises(ConfigError, match="tags hold lists"):
+        allowed_outputs(OutputSpec("json", fields={"tags": ["x", "y"]}, lists=["tags"]))
 
 
 def test_trie_offers_only_continuations_of_allowed_sequences() -> None:

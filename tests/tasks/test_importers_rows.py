@@ -245,9 +245,14 @@ def test_label_map_refusals(tmp_path: Path) -> None:
     assert "--label-map 1=NAME" in error.value.fix
     ok = run(one_based, tmp_path, label_map={"1": "a", "2": "b"}, name="ok")
     assert list(ok.output.labels or ()) == ["a", "b"]
-    for outputs, kind in ((["b", "c"], None), (["b"], "text"), (["b"], "json")):
+    for outputs, kind in ((["b", "c"], None), (["b"], "text")):
         with pytest.raises(ConfigError, match="not a label task"):
             TableSettings(["a"], outputs, output_kind=kind, label_map={"0": "x"})
+    # one column as JSON: a map names label sets' items, and nothing in a column of objects
+    objects = write_csv(tmp_path / "objects.csv", [{"text": f"q{i}", "label": '{"x": 1}'}
+                                                   for i in range(30)])  # fmt: skip
+    with pytest.raises(ConfigError, match="this is a JSON task of label"):
+        run(objects, tmp_path, label_map={"0": "x"}, output_kind="json", name="objects")
     many = write_csv(tmp_path / "many.csv", [{"text": f"q{i}", "label": i} for i in range(300)])
     with pytest.raises(ConfigError, match="300 distinct values: a text task"):
         run(many, tmp_path, name="many", label_map={"0": "x"})

@@ -80,9 +80,12 @@ def test_doccano_lists_become_one_field_a_label(tmp_path: Path) -> None:
     assert "a list: person" in summary.spans and "of 60 rows mark none" in summary.spans
     prompt = yaml.safe_load(summary.task_yaml)["system_prompt"]
     assert '{"person": ["..."], "place": "..."}' in prompt
-    assert "- person: a list of every person it gives, each copied exactly from the text" in prompt
+    # every person test names is in train: the list's items are a closed set, named
+    assert "- person: a list of every person it gives, each one of Ada Lovelace, " in prompt
+    assert yaml.safe_load(summary.task_yaml)["output"]["lists"] == ["person"]
     readme = (summary.task_dir / "README.md").read_text()
-    assert "the spans in label" in readme and "## Rows giving each free field" in readme
+    assert "the spans in label" in readme and "## Counts of `person`" in readme
+    assert "| Ada Lovelace |" in readme  # a list field's items counted one by one
 
 
 def test_label_studio_export_reads_the_label_beside_the_offsets(tmp_path: Path) -> None:
@@ -133,7 +136,10 @@ def test_protobuf_style_spans_leave_a_zero_start_out(tmp_path: Path) -> None:
     }
     assert got["Thanks a lot"] == dict.fromkeys(["from_location", "to_location", "leaving_date"])
     assert got["Leaving on day 7"]["leaving_date"] == "day 7"
-    assert "1 spans give no start and are read as starting at 0" in summary.spans
+    assert "1 span gives no start and is read as starting at 0" in summary.spans
+    readme = (summary.task_dir / "README.md").read_text()
+    # test's dates are not train's: a free field, counted by the rows giving it
+    assert re.search(r"## Rows giving each free field(.|\n)*\| leaving_date \| \d+ of", readme)
     assert "You are given the user input." in yaml.safe_load(summary.task_yaml)["system_prompt"]
 
 

@@ -409,3 +409,66 @@ def test_a_lone_surrogate_in_a_jsonl_row_is_refused_at_its_line(tmp_path: Path) 
     with pytest.raises(DataError, match="lone surrogate") as err:
         run(source, tmp_path)
     assert err.value.where == f"{source}:10"
+
+
+def emotion_rows(n: int = 90) -> list[dict[str, Any]]:
+    """Posts each naming one or two of six feelings, with their class numbers as a list."""
+    said = ("furious", "delighted", "adoring", "scared", "shocked", "fine")
+    rows = []
+    for i in range(n):
+        classes = sorted({i % 6, (i + 3) % 6} if i % 3 == 0 else {i % 6})
+        text = f"Post {i}: I am " + " and ".join(said[c] for c in classes) + "."
+        rows.append({"text": text, "labels": classes})
+    return rows
+
+
+def test_a_column_of_label_sets_is_a_json_list_field(tmp_path: Path) -> None:
+    source = tmp_path / "posts.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in emotion_rows()), encoding="utf-8")
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps({"names": ["anger", "joy", "love", "fear", "surprise", "calm"]}))
+    summary = run(source, tmp_path, outputs=["labels"], label_map={}, label_list=False)
+    assert summary.output.lists == ("labels",) and summary.chosen.startswith(
+        "JSON: each row holds a set of labels (6 labels, 120 given in 90 rows)"
+    )
+    from shipwise.tasks.importers.tabular import parse_label_map
+
+    mapping, listed = parse_label_map(str(names))
+    summary = run(source, tmp_path, outputs=["labels"], label_map=mapping, label_list=listed,
+                  force=True)  # fmt: skip
+    spec = yaml.safe_load(summary.task_yaml)
+    assert spec["output"]["lists"] == ["labels"]
+    assert spec["output"]["fields"] == {
+        "labels": ["anger", "calm", "fear", "joy", "love", "surprise"]
+    }
+    assert (
+        "- labels: a list of every label that applies, from: anger, calm" in spec["system_prompt"]
+    )
+    by_input = {
+        r["messages"][0]["content"]: json.loads(r["messages"][1]["content"])
+        for split in SPLITS
+        for r in read_jsonl(summary.task_dir / f"{split}.jsonl")
+    }
+    assert by_input["Post 3: I am furious and scared."] == {"labels": ["anger", "fear"]}
+    assert by_input["Post 1: I am delighted."] == {"labels": ["joy"]}
+    task = load(summary)  # the YAML loads, lists and all
+    assert task.spec.output.lists == ("labels",)
+    readme = (summary.task_dir / "README.md").read_text()
+    assert "## Counts of `labels`" in readme and "| surprise |" in readme
+    # scored label by label: one of two found is one hit of two
+    scores = json_scores('{"labels": ["fear"]}', '{"labels": ["fear", "surprise"]}', ["labels"])
+    assert (scores["slot.hits"], scores["slot.predicted"], scores["slot.gold"]) == (1, 1, 2)
+
+
+def test_answer_lists_that_never_repeat_stay_alternative_answers(tmp_path: Path) -> None:
+    rows = [{"q": f"Who wrote book {i}?", "a": [f"Author {i}", f"A. {i}"]} for i in range(40)]
+    source = tmp_path / "qa.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    summary = run(source, tmp_path, inputs=["q"], outputs=["a"])
+    assert summary.output.kind == "text" and "--output-kind json if each list" in summary.chosen
+    # told they are sets, they are (each label then given once: a poor label set, but asked for)
+    forced = run(source, tmp_path, inputs=["q"], outputs=["a"], output_kind="json", force=True)
+    assert forced.output.lists == ("a",)
+    with pytest.raises(DataError) as caught:
+        run(source, tmp_path, inputs=["q"], outputs=["a"], output_kind="label", force=True)
+    assert "--output-kind json if each list holds every label" in (caught.value.fix or "")

@@ -134,6 +134,13 @@ def test_output_spec_validates() -> None:
         OutputSpec("xml")
     with pytest.raises(ConfigError, match=r"needs its fields"):
         OutputSpec("json")
+    assert OutputSpec("json", fields={"tags": ["a"]}, lists=["tags"]).lists == ("tags",)
+    with pytest.raises(ConfigError, match=r"and 'tag' is not a field"):
+        OutputSpec("json", fields={"tags": ["a"]}, lists=["tag"])
+    with pytest.raises(ConfigError, match=r"and a label task"):
+        OutputSpec("label", labels=["a"], lists=["a"])
+    with pytest.raises(ConfigError, match=r"must be a list of field names"):
+        OutputSpec("json", fields={"tags": ["a"]}, lists="tags")
 
 
 def test_text_metrics_style_rules_and_rubric_validate() -> None:

@@ -246,6 +246,22 @@ def test_json_answers_are_checked_against_the_fields() -> None:
     assert "text around" in findings[4].message
 
 
+def test_a_list_field_is_checked_and_counted_item_by_item() -> None:
+    spec = OutputSpec("json", fields={"tags": LABELS}, lists=["tags"])
+    answers = [json.dumps({"tags": [LABELS[i % 3], LABELS[(i + 1) % 3]]}) for i in range(60)]
+    answers[3] = json.dumps({"tags": ["billing", "refunds"]})
+    answers[4] = json.dumps({"tags": "billing"})
+    answers[5] = json.dumps({"tags": None})  # no label applies
+    findings, stats = analyze({"train": json_records("train", answers)}, Context(spec))
+    errors = only(findings, "output_format")
+    assert [(f.line, f.message) for f in errors] == [
+        (4, "the answer field 'tags' holds 'refunds', not one of billing, shipping, returns"),
+        (5, "the answer field 'tags' is \"billing\", not a list"),
+    ]
+    counts = stats["balance"]["counts"]["tags"]["train"]
+    assert sum(counts.values()) == 2 * 57 + 1 + 1 + 1  # every item of every list
+
+
 def test_balance_counts_missing_classes_and_imbalance() -> None:
     train = clean("train", 66)
     train = [

@@ -29,6 +29,13 @@ def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
     if output.kind == "label" and output.labels:
         return tuple(output.labels)
     if output.kind == "json" and output.fields:
+        if output.lists:
+            raise ConfigError(
+                f"cannot constrain decoding: JSON fields {', '.join(output.lists)} hold lists,"
+                " whose orders and lengths are not enumerated",
+                where="generation.constrain",
+                fix="set generation.constrain=false (or auto)",
+            )
         if any(not v for v in output.fields.values()):
             free = [name for name, v in output.fields.items() if not v]
             raise ConfigError(

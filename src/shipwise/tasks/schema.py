@@ -29,7 +29,7 @@ KEYS = (
     "system_prompt",
 )
 REQUIRED = ("name", "data_dir", "metric", "system_prompt")
-OUTPUT_KEYS = ("kind", "labels", "fields", "nullable", "metrics", "style", "rubric")
+OUTPUT_KEYS = ("kind", "labels", "fields", "nullable", "lists", "metrics", "style", "rubric")
 # Hydra's package header; ``_group_`` and ``task`` only restate where the file already goes.
 _PACKAGE = re.compile(r"^\s*#\s*@package\s+(\S*)", re.MULTILINE)
 _HARMLESS_PACKAGES = ("_group_", "task")

@@ -28,7 +28,9 @@ class OutputSpec:
 
     ``labels`` lists the allowed labels; ``fields`` maps each JSON field to its allowed values
     (``None`` where any value is allowed); ``nullable``: any field may also be null (absent),
-    as in an extraction task where most inputs give only some fields. A text task may choose
+    as in an extraction task where most inputs give only some fields; ``lists``: the fields
+    whose value is a list (every label that applies; every name a text gives), each item one of
+    the field's allowed values where it lists them. A text task may choose
     free-text ``metrics``
     (similarity, rouge_l, chrf, style, judge), declare ``style`` rules (see
     :mod:`shipwise.evaluation.style`) and give the judge its ``rubric``.
@@ -38,6 +40,7 @@ class OutputSpec:
     labels: Sequence[str] | None = None
     fields: Mapping[str, Sequence[str] | None] | None = None
     nullable: bool = False
+    lists: Sequence[str] = ()
     metrics: Sequence[str] = ()
     style: Sequence[Any] = ()  # StyleRule, or its mapping from the task YAML
     rubric: str = ""
@@ -65,8 +68,29 @@ class OutputSpec:
             check_labels(self.labels, "task.output.labels")
         if self.fields is not None:
             _check_fields(self.fields)
+        if self.lists:
+            self._check_lists()
         if self.metrics or self.style or self.rubric:
             self._check_text_metrics()
+
+    def _check_lists(self) -> None:
+        if isinstance(self.lists, str) or not all(isinstance(n, str) for n in self.lists):
+            raise ConfigError(
+                f"task.output.lists must be a list of field names, got {self.lists!r}",
+                where="task.output.lists",
+                fix="e.g. lists: [tags]",
+            )
+        object.__setattr__(self, "lists", tuple(self.lists))
+        unknown = [n for n in self.lists if n not in (self.fields or {})]
+        if self.kind != "json" or unknown:
+            what = (
+                f"a {self.kind} task" if self.kind != "json" else f"{unknown[0]!r} is not a field"
+            )
+            raise ConfigError(
+                f"output.lists names JSON fields that hold lists, and {what}",
+                where="task.output.lists",
+                fix="name fields listed under task.output.fields, or remove lists",
+            )
 
     def _check_text_metrics(self) -> None:
         from shipwise.evaluation.style import StyleRule

@@ -205,13 +205,15 @@ class AnswersAnalyzer:
         }
         for record in records:
             if self.output.kind == "label":
-                values = {"label": record.output_text.strip()}
-                self._check_label(record, values["label"])
+                label = record.output_text.strip()
+                values = {"label": [label]}
+                self._check_label(record, label)
             else:
                 values = self._check_json(record)
-            for dim, value in values.items():
+            for dim, items in values.items():
                 if dim in tallies:
-                    tallies[dim][value if value in self._sets[dim] else UNKNOWN] += 1
+                    for value in items:  # a list field counts each item
+                        tallies[dim][value if value in self._sets[dim] else UNKNOWN] += 1
 
     def _check_label(self, record: Record, label: str) -> None:
         if label in self._sets["label"]:
@@ -222,8 +224,9 @@ class AnswersAnalyzer:
         fix = "correct the label, or add it to task.output.labels"
         self._add("error", "unknown_label", message, fix, record)
 
-    def _check_json(self, record: Record) -> dict[str, str]:
-        """The answer's field values as strings (for the balance), after checking its format."""
+    def _check_json(self, record: Record) -> dict[str, list[str]]:
+        """The answer's field values as strings (for the balance; a list field's items), after
+        checking its format."""
         text = record.output_text
         fields = self.output.fields or {}
         try:
@@ -240,16 +243,24 @@ class AnswersAnalyzer:
             message = "text around the answer's JSON object: the model will learn to add it"
             self._add("warning", "output_format", message, "keep only the JSON object", record)
         # null is an absent value, which every field allows (an imported JSON task's empty cell)
+        lists = set(self.output.lists)
+        errors = [f"lacks field {f!r}" for f in fields if f not in answer]
+        errors += [
+            f"field {f!r} is {json.dumps(v, ensure_ascii=False)[:40]}, not a list"
+            for f, v in answer.items()
+            if f in lists and v is not None and not isinstance(v, list)
+        ]
         values = {
-            f: v if isinstance(v, str) else json.dumps(v)
+            f: [_text(i) for i in (v if f in lists and isinstance(v, list) else [v])]
             for f, v in answer.items()
             if v is not None
         }
-        errors = [f"lacks field {f!r}" for f in fields if f not in answer]
         for field, allowed in self.allowed.items():
-            if field in values and values[field] not in self._sets[field]:
+            strays = [v for v in values.get(field, ()) if v not in self._sets[field]]
+            if strays:
                 errors.append(
-                    f"field {field!r} is {values[field][:40]!r}, not one of {_listed(allowed)}"
+                    f"field {field!r} {'holds' if field in lists else 'is'} {strays[0][:40]!r},"
+                    f" not one of {_listed(allowed)}"
                 )
         if errors:
             fix = "use the fields and values task.output.fields allows, or extend that list"
@@ -328,6 +339,11 @@ def _ordered(counts: Counter[str], allowed: Sequence[str]) -> dict[str, int]:
     if counts[UNKNOWN]:
         ordered[UNKNOWN] = counts[UNKNOWN]
     return ordered
+
+
+def _text(value: Any) -> str:
+    """A field value as the balance counts it: text as written, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _listed(values: Sequence[str] | Mapping[str, Any], limit: int = 8) -> str:

@@ -260,5 +260,9 @@ def summary(rows: Iterable[RowSpans], lists: Sequence[str]) -> str:
         line += f"; a list: {', '.join(lists)} (some row marks it more than once)"
     no_start = sum(r.no_start for r in every)
     if no_start:
-        line += f"; {no_start:,} spans give no start and are read as starting at 0"
+        one = no_start == 1
+        line += (
+            f"; {no_start:,} span{'' if one else 's'} give{'s' if one else ''} no start and"
+            f" {'is' if one else 'are'} read as starting at 0"
+        )
     return line

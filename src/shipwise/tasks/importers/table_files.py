@@ -60,14 +60,11 @@ def readable(columns: Sequence[str]) -> list[str]:
 
 
 def default_system_prompt(
-    output: OutputSpec,
-    settings: TableSettings,
-    answer_words: float | None = None,
-    lists: Sequence[str] = (),
+    output: OutputSpec, settings: TableSettings, answer_words: float | None = None
 ) -> str:
     """The answers and their format in plain words: the labels, or the JSON fields and their
-    values (absent ones null; ``lists``: fields holding a list), or text (as long as train's
-    answers are: ``answer_words``)."""
+    values (absent ones null; a list field's items), or text (as long as train's answers are:
+    ``answer_words``)."""
     given = f"You are given {_given(settings.input_cols)}."
     target = readable(settings.answer_cols)[0]
     if output.kind == "label":
@@ -78,16 +75,21 @@ def default_system_prompt(
         )
     if output.kind == "json":
         fields = output.fields or {}
+        lists = output.lists
         shape = json.dumps({f: ["..."] if f in lists else "..." for f in fields})
         lines = [f"{given} Reply with only a JSON object with these fields: {shape}."]
         copied = "in the words of the input"
         if settings.spans_col is not None:
             copied = "copied exactly from the text"
         for name, allowed in fields.items():
-            if allowed is not None:
-                lines.append(f"- {name}: one of {_listed(allowed)}")
+            if name in lists and settings.spans_col is None:  # a label column's label sets
+                every = "every label that applies"
+                lines.append(f"- {name}: a list of {every}, from: {_listed(allowed or [])}")
             elif name in lists:
-                lines.append(f"- {name}: a list of every {name} it gives, each {copied}")
+                each = f"one of {_listed(allowed)}" if allowed else copied
+                lines.append(f"- {name}: a list of every {name} it gives, each {each}")
+            elif allowed is not None:
+                lines.append(f"- {name}: one of {_listed(allowed)}")
             else:
                 lines.append(f"- {name}: its value, {copied}")
         lines.append("Write null for a field the input does not give. No other text.")
@@ -114,12 +116,10 @@ def task_yaml(
     sources: Sequence[Path],
     longest: int,
     answer_words: float | None = None,
-    lists: Sequence[str] = (),
 ) -> str:
     """The task YAML, shaped like conf/task/support_triage.yaml; strings JSON-quoted.
-    ``answer_words``: the median length of train's answers, for a text task's prompt;
-    ``lists``: the JSON fields holding a list."""
-    prompt = settings.system_prompt or default_system_prompt(output, settings, answer_words, lists)
+    ``answer_words``: the median length of train's answers, for a text task's prompt."""
+    prompt = settings.system_prompt or default_system_prompt(output, settings, answer_words)
     described = {"label": f"one of {len(output.labels or [])} labels", "json": "a JSON object"}
     description = (
         f"{', '.join(settings.input_cols)} -> {_answer_from(settings)} "
@@ -147,6 +147,8 @@ def task_yaml(
             lines.append(f"    {_quote(field_name)}: {values}")
         if output.nullable:
             lines.append("  nullable: true   # a field may be null: the input does not give it")
+        if output.lists:
+            lines.append(f"  lists: [{', '.join(map(_quote, output.lists))}]   # each a list")
     lines += _system_prompt(prompt)
     return "\n".join(lines) + "\n"
 
@@ -274,6 +276,13 @@ def _given_count(answers: Sequence[Mapping[str, Any]], field: str) -> str:
     return f"{given:,} of {len(answers):,}"
 
 
+def _counted(value: Any) -> list[str]:
+    """What a count table counts of one answer: its value, or a list's every item."""
+    if value is None:
+        return [NULL]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def _answer_from(settings: TableSettings) -> str:
     if settings.spans_col is not None:
         return f"the spans in {settings.spans_col}"
@@ -285,7 +294,7 @@ def _count_table(
 ) -> str:
     """Rows per value and split; with label words, a column says how each value is written."""
     counted = {
-        split: Counter(NULL if a[field] is None else str(a[field]) for a in answers[split])
+        split: Counter(value for a in answers[split] for value in _counted(a[field]))
         for split in SPLITS
     }
     written_as = {v: k for k, v in words.items()}  # answers carry the written form

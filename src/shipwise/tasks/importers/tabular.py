@@ -52,7 +52,7 @@ from shipwise.tasks.importers.rows import (
 from shipwise.tasks.importers.spans import answers as span_answers
 from shipwise.tasks.importers.spans import read_spans
 from shipwise.tasks.importers.spans import summary as span_summary
-from shipwise.tasks.importers.table_files import datasheet, task_yaml
+from shipwise.tasks.importers.table_files import datasheet, readable, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
 
 MAX_LABELS = 200  # one output column with more distinct values than this is free text
@@ -162,7 +162,8 @@ class TableSettings:
                 where="--column-names",
                 fix="give each column its own name, e.g. --column-names class,title,description",
             )
-        one_label = len(self.output_cols) == 1 and self.output_kind in (None, "label")
+        # one column of labels, or of label sets (a JSON list field)
+        one_label = len(self.output_cols) == 1 and self.output_kind in (None, "label", "json")
         if self.label_map and not one_label:
             raise ConfigError(
                 "--label-map names the values of one label column, and this is not a label task",
@@ -281,11 +282,17 @@ def import_table(
     _check_ids(read)
     lists: list[str] = []
     marked = ""
+    sets: dict[str, list[str]] = {}  # a label column whose rows each hold a set: its labels
     if settings.spans_col is not None:
         read, lists, marked = _span_answers(read)
+    every_read = [r for rows, _ in read.values() for r in rows]
+    if _label_sets(settings, every_read):
+        read, sets = _label_set_answers(read, settings)
+        lists = list(sets)
     docs = _documents(read, settings)
-    output, words = _output_spec(settings, [r for rows, _ in read.values() for r in rows])
     every = [r for rows, _ in read.values() for r in rows]
+    output, words = _output_spec(settings, every, sets=bool(sets))
+    output = replace(output, lists=tuple(lists))
     answer = _answer(output, settings.answer_cols, words, _holds_objects(every))
     reference = _reference(output, answer)
     stratify = output.kind == "label" if settings.stratify is None else settings.stratify
@@ -308,16 +315,14 @@ def import_table(
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
-    output = _closed_fields(output, splits, answer)
+    output = _closed_fields(output, splits, answer, sets)
 
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
     longest = max(len(reference(r).encode()) for rows, _ in read.values() for r in rows)
     lengths = sorted(len(reference(r).split()) for r in splits["train"])
     typical = float(lengths[len(lengths) // 2]) if output.kind == "text" and lengths else None
-    text = task_yaml(
-        name, task_dir, output, settings, list(files.values()), longest, typical, lists
-    )
+    text = task_yaml(name, task_dir, output, settings, list(files.values()), longest, typical)
     answers = {split: [answer(r) for r in splits[split]] for split in SPLITS}
     several = sum(
         isinstance(r.output[0], tuple) and len(r.output[0]) > 1
@@ -348,13 +353,71 @@ def import_table(
     if yaml_path is not None:
         write_yaml(yaml_path, text)
     chosen = ""
-    if settings.output_kind is None and _lists(every):
-        chosen = "text: each row holds a list of gold answers (the first is the reference)"
+    if sets and settings.output_kind is None:
+        items = sum(len(_set_of(r)) for r in every_read)
+        chosen = (
+            f"JSON: each row holds a set of labels ({len(next(iter(sets.values())))} labels,"
+            f" {items:,} given in {len(every):,} rows), a list scored label by label"
+            " (--output-kind text if each list holds alternative answers to one question)"
+        )
+    elif settings.output_kind is None and _lists(every):
+        chosen = (
+            "text: each row holds a list of gold answers (the first is the reference;"
+            " --output-kind json if each list holds every label that applies)"
+        )
     elif settings.output_kind is None and output.kind in ("label", "text"):
         chosen = kind_reason(output, len(every), len({str(r.output[0]) for r in every}))
     return TableImport(
         task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen, marked
     )
+
+
+def _label_sets(settings: TableSettings, rows: Sequence[_Row]) -> bool:
+    """One output column of lists that are sets of labels (every label that applies), not
+    alternative answers: at most ``MAX_LABELS`` values, each given twice on average, and not
+    nearly all given once. ``--output-kind json`` says so; ``text`` says not."""
+    if settings.spans_col is not None or len(settings.output_cols) != 1 or not _lists(rows):
+        return False
+    if settings.output_kind is not None:
+        return settings.output_kind == "json"
+    counts = Counter(v for row in rows for v in _set_of(row))
+    distinct, once = len(counts), sum(n == 1 for n in counts.values())
+    mostly_once = distinct >= 20 and once >= 0.8 * distinct
+    return 0 < distinct <= MAX_LABELS and 2 * distinct <= counts.total() and not mostly_once
+
+
+def _set_of(row: _Row) -> list[str]:
+    """An output cell's values: a list's items, one value alone, none for an empty cell."""
+    value = row.output[0]
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+
+
+def _label_set_answers(
+    read: Mapping[str, tuple[list[_Row], str]], settings: TableSettings
+) -> tuple[dict[str, tuple[list[_Row], str]], dict[str, list[str]]]:
+    """Each row's set of labels as a JSON answer with one list field, named by ``--label-map``
+    and ``--label-words`` as one label is; null when none applies. Returns the rows and
+    {field: every label}, sorted."""
+    every = [row for rows, _ in read.values() for row in rows]
+    values = sorted({v for row in every for v in _set_of(row)})
+    words = named_labels(values, settings, every) if settings.label_map else {v: v for v in values}
+    if settings.label_words:
+        spaced = label_words(sorted(set(words.values())))
+        words = {v: spaced[words[v]] for v in values}
+    name = readable(settings.output_cols)[0]
+    converted = {
+        role: (
+            [
+                replace(row, output=({name: [words[v] for v in _set_of(row)] or None},))
+                for row in rows
+            ],
+            digest,
+        )
+        for role, (rows, digest) in read.items()
+    }
+    return converted, {name: sorted(set(words.values()))}
 
 
 def _span_answers(
@@ -582,16 +645,24 @@ def _documents(
 
 
 def _output_spec(
-    settings: TableSettings, rows: Sequence[_Row]
+    settings: TableSettings, rows: Sequence[_Row], sets: bool = False
 ) -> tuple[OutputSpec, dict[str, str]]:
-    """The output spec, and each source label's written form (empty without label_words)."""
+    """The output spec, and each source label's written form (empty without label_words).
+    ``sets``: the rows hold sets of labels, already named (a JSON task of one list field)."""
     columns = settings.answer_cols
     objects = _holds_objects(rows)
     kind = settings.output_kind
     if kind is None:
         many = len(columns) > 1 or objects
         kind = "json" if many else "text" if _lists(rows) else _label_or_text(rows)
-    if settings.label_words and kind != "label":
+    if kind == "json" and settings.label_map and not sets:
+        raise ConfigError(
+            "--label-map names the labels of one column, and this is a JSON task of"
+            f" {', '.join(columns)}",
+            where="--label-map",
+            fix="drop --label-map, or name one --output-col of labels (or of label lists)",
+        )
+    if settings.label_words and kind != "label" and not sets:
         raise ConfigError(
             f"--label-words rewrites labels, and this is a {kind} task",
             where="--label-words",
@@ -612,7 +683,11 @@ def _output_spec(
             what = "JSON object"
             fix = "use --output-kind json (or drop --output-kind) for a column of JSON objects"
         elif kind == "label" and isinstance(value, tuple):
-            what, fix = "list of answers", "drop --output-kind label: a list of answers is text"
+            what = "list of answers"
+            fix = (
+                "use --output-kind json if each list holds every label that applies, or"
+                " --output-kind text if it holds alternative answers"
+            )
         else:
             continue
         raise DataError(
@@ -703,6 +778,7 @@ def _closed_fields(
     output: OutputSpec,
     splits: Mapping[str, Sequence[_Row]],
     answer: Callable[[_Row], dict[str, Any]],
+    sets: Mapping[str, Sequence[str]] | None = None,
 ) -> OutputSpec:
     """A JSON field's values listed where they form a small closed set: at most
     ``MAX_FIELD_VALUES`` texts, read from train, with every val and test value among them.
@@ -718,12 +794,20 @@ def _closed_fields(
     for name in output.fields or {}:
         seen = [answer(r)[name] for r in splits["train"]]
         later = [answer(r)[name] for split in ("val", "test") for r in splits[split]]
-        values = [v for v in [*seen, *later] if v is not None]
-        allowed = sorted({v for v in seen if isinstance(v, str)})  # a list or number: free
         nullable = nullable or None in seen
+        if sets and name in sets:
+            fields[name] = list(sets[name])  # a label column's labels: the set it declares
+            continue
+        values = _items([*seen, *later])
+        allowed = sorted({v for v in _items(seen) if isinstance(v, str)})  # a number: free
         closed = all(isinstance(v, str) for v in values) and set(values) <= set(allowed)
         fields[name] = allowed if closed and 0 < len(allowed) <= MAX_FIELD_VALUES else None
-    return OutputSpec("json", fields=fields, nullable=nullable)
+    return OutputSpec("json", fields=fields, nullable=nullable, lists=output.lists)
+
+
+def _items(values: Sequence[Any]) -> list[Any]:
+    """Field values with a list field's items in place of its lists; nulls left out."""
+    return [i for v in values for i in (v if isinstance(v, list) else [v]) if i is not None]
 
 
 def named_labels(
@@ -750,7 +834,7 @@ def named_labels(
             )
     missing = [v for v in values if v not in mapping]
     if missing:
-        row = next(r for r in rows if str(r.output[0]) == missing[0])
+        row = next(r for r in rows if missing[0] in _set_of(r))
         unused = [k for k in mapping if k not in values]
         raise DataError(
             f"label {missing[0]!r} has no name in --label-map ({len(missing)} of {len(values)}"
