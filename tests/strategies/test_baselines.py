@@ -132,6 +132,23 @@ def test_knn_applies_only_to_closed_answer_sets(make_task: Callable[..., Path]) 
     assert "JSON fields city take free values" in str(arm.not_applicable(task))
 
 
+def test_knn_votes_a_list_fields_items_one_by_one() -> None:
+    import numpy as np
+
+    from shipwise.strategies.baselines import AnswerKey, Voter
+
+    spec = OutputSpec("json", fields={"tags": ["a", "b", "c"], "tone": ["x", "y"]},
+                      lists=["tags"])  # fmt: skip
+    votes = [(["a", "b"], "x"), (["a"], "x"), (["A", "c"], "y"), (None, "y")]
+    voter = Voter(np.eye(4), votes, AnswerKey(spec))
+    near_first_three = np.array([[1.0, 0.9, 0.8, 0.0]])
+    [answer] = voter.answers(near_first_three, 3, "uniform")
+    # a: 3 of 3 neighbours; b and c: 1 of 3 each. No neighbour's whole set is the answer's
+    assert json.loads(answer) == {"tags": ["a"], "tone": "x"}
+    [answer] = voter.answers(np.array([[0.0, 0.0, 0.9, 1.0]]), 2, "uniform")
+    assert json.loads(answer)["tags"] is None  # a and c held by one of two: not more than half
+
+
 def test_knn_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match=r"strategy\.neighbours\.k"):
         Neighbours(k=0)

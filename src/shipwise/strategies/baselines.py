@@ -63,6 +63,7 @@ class AnswerKey:
     def __init__(self, output: OutputSpec) -> None:
         self.output = output
         self.fields = list(output.fields or {})
+        self.lists = {self.fields.index(name) for name in output.lists}  # voted item by item
 
     def votes(self, reference: str) -> tuple[Any, ...]:
         """One vote per field (a label task has one field)."""
@@ -196,6 +197,9 @@ class Voter:
             weights = row[order] if weighting == "similarity" else np.ones(len(order))
             winners = []
             for field in range(len(self.votes[0])):
+                if field in self.key.lists:
+                    winners.append(self._items(order, weights, field))
+                    continue
                 tally: dict[Any, float] = {}
                 first: dict[Any, Any] = {}
                 for i, w in zip(order, weights, strict=True):
@@ -209,6 +213,20 @@ class Voter:
                 winners.append(next(first[lab] for lab in first if tally[lab] == best))
             out.append(self.key.answer(winners))
         return out
+
+    def _items(self, order: np.ndarray, weights: np.ndarray, field: int) -> list[Any] | None:
+        """A list field's answer: each item the neighbours holding it outweigh those that do
+        not (multi-label kNN: every label voted on alone), in the order first seen."""
+        total = float(np.clip(weights, 0.0, None).sum())
+        held: dict[Any, float] = {}
+        first: dict[Any, Any] = {}
+        for i, w in zip(order, weights, strict=True):
+            for item in self.votes[i][field] or []:
+                label = _label(item)
+                held[label] = held.get(label, 0.0) + max(float(w), 0.0)
+                first.setdefault(label, item)
+        kept = [first[label] for label in first if total > 0 and held[label] > total / 2]
+        return kept or None
 
 
 @dataclass
