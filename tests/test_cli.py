@@ -258,6 +258,27 @@ def test_constrained_decoding_is_auto_for_local_models_and_closed_answers() -> N
         _allowed("sometimes", labels, Local())
 
 
+def test_auto_says_when_a_closed_set_is_too_large_to_constrain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shipwise.cli import _allowed
+    from shipwise.models.fake import FakeGenerator
+    from shipwise.tasks.task import OutputSpec
+
+    class Local(FakeGenerator):
+        constrains = True
+
+    tags = OutputSpec("json", fields={"tags": ["a", "b"]}, lists=["tags"])
+    assert len(_allowed("auto", tags, Local())) == 3
+    assert capsys.readouterr().err == ""
+    wide = OutputSpec("json", fields={"tags": [f"t{i}" for i in range(20)]}, lists=["tags"])
+    assert _allowed("auto", wide, Local()) == ()
+    err = capsys.readouterr().err
+    assert err.startswith("answers not constrained: cannot constrain decoding: list field tags")
+    assert _allowed("auto", OutputSpec("json", fields={"note": None}), Local()) == ()
+    assert capsys.readouterr().err == ""  # free values: nothing was declared to constrain to
+
+
 @pytest.mark.parametrize(
     ("overrides", "name"),
     [

@@ -96,6 +96,9 @@ def test_decide_writes_the_report_and_a_tagged_mlflow_run(
     assert "report:" in out
     reports = sorted((study["root"] / ".shipwise" / "decisions").glob("*/decision.json"))
     decision = json.loads(reports[-1].read_text())
+    # the caveats are printed with the verdict, not left in the report alone (4 test examples)
+    assert decision["caveats"] and "\nCaveats:\n- Too few test examples for the difference" in out
+    assert out.count("\n- ") == len(decision["caveats"])
     assert decision["schema_version"] == 3 and {a["name"] for a in decision["arms"]} == {
         "good",
         "weak",

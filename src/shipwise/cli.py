@@ -282,14 +282,16 @@ def _shared(node: dict[str, Any], group: str) -> Any:
 def _allowed(constrain: Any, output: OutputSpec, generator: Generator) -> tuple[str, ...]:
     """The answers decoding may produce: ``generation.constrain`` is auto, true or false."""
     from shipwise.errors import ConfigError
-    from shipwise.models.constrained import allowed_outputs
+    from shipwise.models.constrained import allowed_outputs, declares_closed_set
 
     if constrain == "auto":
         if not generator.constrains:
             return ()
         try:
             return allowed_outputs(output)
-        except ConfigError:  # free text, or free JSON fields: nothing to constrain to
+        except ConfigError as exc:  # free text, or free JSON fields: nothing to constrain to
+            if declares_closed_set(output):  # closed, but too many answers to enumerate: say so
+                print(f"answers not constrained: {exc.what}", file=sys.stderr, flush=True)
             return ()
     if constrain is True:
         return allowed_outputs(output)

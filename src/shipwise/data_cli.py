@@ -381,7 +381,7 @@ def _import_table(args: argparse.Namespace) -> int:
         parse_label_map,
         parse_sample,
     )
-    from shipwise.validation.content import coded_labels, coded_labels_fix
+    from shipwise.validation.content import coded_labels, coded_labels_fix, label_sets
 
     delimiter = args.delimiter
     if delimiter in ("\\t", "tab"):
@@ -450,10 +450,11 @@ def _import_table(args: argparse.Namespace) -> int:
         dropped = ", ".join(f"{split} {n:,}" for split, n in summary.dropped.items() if n)
         why = "leaked into a later split, two answers, or a repeated test row"
         lines.append(f"  dropped      {dropped} ({why}; each is listed in the datasheet)")
-    coded = coded_labels(output.labels or ()) if output.kind == "label" else None
+    labels = label_sets(output)
+    coded = coded_labels(labels)
     if coded:
-        lines += ["", f"Warning: {coded}", f"  fix: {coded_labels_fix(output.labels or ())}"]
-    lines += [f"\nWarning: {w}" for w in _small_splits(summary.counts, args)]
+        lines += ["", f"Warning: {coded}", f"  fix: {coded_labels_fix(labels)}"]
+    lines += [f"\nWarning: {w}" for w in [*summary.warnings, *_small_splits(summary.counts, args)]]
     lines += ["", "Next:", f"  {_next_command(args.name, args.conf_dir)}"]
     print("\n".join(lines))
     return 0

@@ -6,6 +6,7 @@ Shared by ``shipwise -m`` (at the end of the sweep) and ``shipwise-decide``; no 
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -110,6 +111,10 @@ def run_decision(
         tracked.log_artifacts(out_dir)
         _log_test_split(tracked, task.name, evidence)
     print_table(decision_table(decision))
+    if decision.caveats:  # what the verdict leaves out (forgetting, too few examples, ...)
+        print("Caveats:")
+        for caveat in decision.caveats:
+            print(textwrap.fill(caveat, 110, initial_indent="- ", subsequent_indent="  "))
     print(f"report: {files['markdown']}")
     return out_dir
 

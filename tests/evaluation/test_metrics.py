@@ -34,6 +34,11 @@ def test_json_object_is_found_inside_fences_and_chatter() -> None:
     text = 'Sure!\n```json\n{"category": "other", "priority": "low"}\n```'
     assert metrics.parse_json_object(text) == {"category": "other", "priority": "low"}
     assert metrics.parse_json_object("no json {here") is None
+    # a broken object is no answer, though an object written inside it parses on its own
+    broken = '{"CITY": null, "DATE": "["{"CITY": null, "DATE": "null"}"]}'
+    assert metrics.parse_json_object(broken) is None
+    scores = metrics.json_scores(broken, '{"CITY": null, "DATE": null}', ["CITY", "DATE"])
+    assert scores["json_valid"] == 0.0 and scores["field_accuracy"] == 0.0
 
 
 def test_json_scores_per_field() -> None:

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -24,8 +25,20 @@ def test_free_json_fields_and_text_tasks_cannot_be_constrained() -> None:
         allowed_outputs(OutputSpec("json", fields={"category": ["x"], "priority": None}))
     with pytest.raises(ConfigError, match="text task"):
         allowed_outputs(OutputSpec("text"))
-    with pytest.raises(ConfigError, match="tags hold lists"):
-        allowed_outputs(OutputSpec("json", fields={"tags": ["x", "y"]}, lists=["tags"]))
+
+
+def test_a_list_field_allows_each_set_of_its_values_in_listed_order() -> None:
+    spec = OutputSpec("json", fields={"tags": ["a", "b", "c"], "tone": ["x"]}, lists=["tags"])
+    outputs = allowed_outputs(spec)
+    assert [json.loads(o)["tags"] for o in outputs] == [
+        ["a"], ["b"], ["c"], ["a", "b"], ["a", "c"], ["b", "c"], ["a", "b", "c"]
+    ]  # fmt: skip
+    assert outputs[3] == json.dumps({"tags": ["a", "b"], "tone": "x"})  # as references are
+    nullable = allowed_outputs(replace(spec, nullable=True))
+    assert len(nullable) == 8 * 2 and json.dumps({"tags": None, "tone": None}) in nullable
+    wide = OutputSpec("json", fields={"tags": [f"t{i}" for i in range(15)]}, lists=["tags"])
+    with pytest.raises(ConfigError, match="allows 15 items, so 32,767 sets"):
+        allowed_outputs(wide)
 
 
 def test_trie_offers_only_continuations_of_allowed_sequences() -> None:

@@ -182,3 +182,27 @@ def test_closed_values_come_from_train_and_absent_fields_make_the_task_nullable(
         replace(task.spec.output, fields={"status": ["open"], "flag": ["urgent"]})
     )
     assert '{"status": null, "flag": null}' in outputs and len(outputs) == 4
+
+
+def test_key_paths_name_nested_keys_and_lists_of_objects() -> None:
+    from shipwise.tasks.importers.columns import found, key_paths, lookup
+
+    record = {
+        "id": 1,
+        "data": {"text": "Oslo", "meta": {"lang": "en"}},
+        "annotations": [{"result": [{"value": {"start": 0}}]}],
+        "tags": ["a"],
+        "empty": {},
+    }
+    assert key_paths(record) == [
+        "id",
+        "data.text",
+        "data.meta.lang",
+        "annotations",
+        "annotations.0.result",
+        "annotations.0.result.0.value",
+        "tags",
+        "empty",
+    ]
+    assert lookup(record, "annotations.0.result") == [{"value": {"start": 0}}]
+    assert not found(lookup(record, "annotations.1.result"))

@@ -46,8 +46,14 @@ def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
 def run(source: Path, tmp_path: Path, **settings: Any) -> TableImport:
     settings.setdefault("input_cols", ["text"])
     settings.setdefault("output_cols", [])
+    force = settings.pop("force", False)
     return import_table(
-        source, tmp_path / "data", "spans", TableSettings(**settings), conf_dir=tmp_path / "conf"
+        source,
+        tmp_path / "data",
+        "spans",
+        TableSettings(**settings),
+        conf_dir=tmp_path / "conf",
+        force=force,
     )
 
 
@@ -80,12 +86,15 @@ def test_doccano_lists_become_one_field_a_label(tmp_path: Path) -> None:
     assert "a list: person" in summary.spans and "of 60 rows mark none" in summary.spans
     prompt = yaml.safe_load(summary.task_yaml)["system_prompt"]
     assert '{"person": ["..."], "place": "..."}' in prompt
-    # every person test names is in train: the list's items are a closed set, named
-    assert "- person: a list of every person it gives, each one of Ada Lovelace, " in prompt
-    assert yaml.safe_load(summary.task_yaml)["output"]["lists"] == ["person"]
+    # every person and place test names is in train, and still no value is listed: a span
+    # is the text's own, and listing train's would make extraction a choice among them
+    assert "- person: a list of every person it gives, each copied exactly from the text" in prompt
+    assert "- place: its value, copied exactly from the text" in prompt
+    output = yaml.safe_load(summary.task_yaml)["output"]
+    assert output["lists"] == ["person"] and output["fields"] == {"person": None, "place": None}
     readme = (summary.task_dir / "README.md").read_text()
-    assert "the spans in label" in readme and "## Counts of `person`" in readme
-    assert "| Ada Lovelace |" in readme  # a list field's items counted one by one
+    assert "the spans in label" in readme
+    assert "| person | 36 of 42 | 5 of 6 | 11 of 12 |" in readme  # rows giving it, per split
 
 
 def test_label_studio_export_reads_the_label_beside_the_offsets(tmp_path: Path) -> None:
@@ -187,6 +196,20 @@ def test_a_bad_span_names_its_row_and_span(span: Any, message: str, fix: str) ->
     assert message in str(caught.value)
     assert caught.value.where == "rows.jsonl:3, span 2"
     assert fix in (caught.value.fix or "")
+
+
+def test_a_span_cutting_a_word_is_imported_and_warned_about(tmp_path: Path) -> None:
+    rows = [{"text": t, "label": [list(s) for s in spans]} for t, spans in sentences(30)]
+    text = rows[1]["text"]  # "Note 1: Alan Turing flew to London."
+    rows[1]["label"].append([text.index("London"), text.index("London") + 3, "place"])
+    summary = run(write_jsonl(tmp_path / "rows.jsonl", rows), tmp_path, spans_col="label")
+    (warning,) = summary.warnings
+    assert warning.startswith("1 span starts or ends inside a word, e.g. place 'Lon' in the word")
+    assert "'London'" in warning and "rows.jsonl:2, span 3" in warning
+    assert answers(summary)[text]["place"] == ["London", "Lon"]  # kept: the data says so
+    clean = run(write_jsonl(tmp_path / "clean.jsonl", rows[2:]), tmp_path, spans_col="label",
+                force=True)  # fmt: skip
+    assert clean.warnings == ()
 
 
 def test_spans_make_the_answer_alone(tmp_path: Path) -> None:

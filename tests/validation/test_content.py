@@ -262,6 +262,15 @@ def test_a_list_field_is_checked_and_counted_item_by_item() -> None:
     assert sum(counts.values()) == 2 * 57 + 1 + 1 + 1  # every item of every list
 
 
+def test_a_list_field_of_codes_is_warned_about_as_coded_labels_are() -> None:
+    spec = OutputSpec("json", fields={"labels": ["0", "1", "2"]}, lists=["labels"])
+    answers = [json.dumps({"labels": [str(i % 3)]}) for i in range(60)]
+    findings, _ = analyze({"train": json_records("train", answers)}, Context(spec))
+    (coded,) = only(findings, "coded_labels")
+    assert coded.message.startswith("the labels (0, 1, 2) are codes")
+    assert "--label-map 0=NAME,1=NAME,2=NAME" in coded.fix
+
+
 def test_balance_counts_missing_classes_and_imbalance() -> None:
     train = clean("train", 66)
     train = [

@@ -54,17 +54,18 @@ def label_accuracy(prediction: str, reference: str) -> float:
 
 
 def parse_json_object(text: str) -> dict[str, Any] | None:
-    """The first JSON object in ``text`` (code fences and chatter around it tolerated)."""
+    """The JSON object ``text`` opens at its first brace (code fences and chatter around it
+    tolerated), or None. Only the first brace counts: when the object it opens is broken, an
+    object written inside it is a fragment, not the answer."""
     text = _FENCE.sub("", text.strip())
-    decoder = json.JSONDecoder()
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
-        try:
-            value, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
-    return None
+    start = text.find("{")
+    if start < 0:
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _same_value(a: Any, b: Any) -> bool:

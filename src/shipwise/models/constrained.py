@@ -13,7 +13,7 @@ import itertools
 import json
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shipwise.errors import ConfigError
 from shipwise.tasks.task import OutputSpec
@@ -24,18 +24,37 @@ if TYPE_CHECKING:
 MAX_OUTPUTS = 20_000  # a JSON spec with more combinations than this is not enumerated
 
 
+def declares_closed_set(output: OutputSpec) -> bool:
+    """The task lists every answer's values: its labels, or every JSON field's."""
+    if output.kind == "label":
+        return bool(output.labels)
+    fields = output.fields or {}
+    return output.kind == "json" and bool(fields) and all(fields.values())
+
+
+def _options(name: str, values: Sequence[str], lists: Sequence[str]) -> list[Any]:
+    """A field's possible values: one of ``values``; for a list field, every non-empty
+    subset, its items in the order ``values`` lists them (as the importer writes them)."""
+    if name not in lists:
+        return list(values)
+    if 2 ** len(values) > MAX_OUTPUTS:
+        raise ConfigError(
+            f"cannot constrain decoding: list field {name} allows {len(values)} items, so"
+            f" {2 ** len(values) - 1:,} sets (more than {MAX_OUTPUTS:,})",
+            where="generation.constrain",
+            fix="set generation.constrain=false",
+        )
+    subsets = (itertools.combinations(values, n) for n in range(1, len(values) + 1))
+    return [list(s) for s in itertools.chain.from_iterable(subsets)]
+
+
 def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
-    """Every answer the task allows, or a ConfigError when it does not declare a closed set."""
+    """Every answer the task allows, or a ConfigError when it does not declare a closed set.
+
+    A list field's answer is a set of its values, written in the order they are listed."""
     if output.kind == "label" and output.labels:
         return tuple(output.labels)
     if output.kind == "json" and output.fields:
-        if output.lists:
-            raise ConfigError(
-                f"cannot constrain decoding: JSON fields {', '.join(output.lists)} hold lists,"
-                " whose orders and lengths are not enumerated",
-                where="generation.constrain",
-                fix="set generation.constrain=false (or auto)",
-            )
         if any(not v for v in output.fields.values()):
             free = [name for name, v in output.fields.items() if not v]
             raise ConfigError(
@@ -45,8 +64,10 @@ def allowed_outputs(output: OutputSpec) -> tuple[str, ...]:
                 " or set generation.constrain=false",
             )
         # an absent field (null) is an answer too where the task says fields may be absent
-        absent: list[str | None] = [None] if output.nullable else []
-        values = [[*v, *absent] for v in output.fields.values() if v]
+        absent: list[Any] = [None] if output.nullable else []
+        values = [
+            [*_options(name, v, output.lists), *absent] for name, v in output.fields.items() if v
+        ]
         count = math.prod(len(v) for v in values)
         if count > MAX_OUTPUTS:
             raise ConfigError(

@@ -66,6 +66,15 @@ def coded_labels_fix(labels: Sequence[str]) -> str:
     )
 
 
+def label_sets(output: OutputSpec) -> list[str]:
+    """The labels a task chooses among: a label task's, or a list field's listed values (a
+    column of label sets); empty when it has neither."""
+    if output.kind == "label":
+        return list(output.labels or ())
+    fields = output.fields or {}
+    return [v for name in output.lists for v in fields.get(name) or ()]
+
+
 def coded_labels(labels: Sequence[str]) -> str | None:
     """Why labels that are all numbers or codes hurt the language-model arms; None if not."""
     if not labels or not all(_CODED.fullmatch(label.strip()) for label in labels):
@@ -277,9 +286,10 @@ class AnswersAnalyzer:
 
     def finish(self) -> tuple[list[Finding], dict[str, Any]]:
         findings = list(self.findings)
-        coded = coded_labels(self.output.labels or ()) if self.output.kind == "label" else None
+        labels = label_sets(self.output)
+        coded = coded_labels(labels)
         if coded:
-            fix = coded_labels_fix(self.output.labels or ())
+            fix = coded_labels_fix(labels)
             findings.append(Finding("warning", "coded_labels", coded, fix))
         for dim, allowed in self.allowed.items():
             what = "label" if dim == "label" else f"field {dim!r} value"

@@ -47,6 +47,22 @@ def lookup(record: Mapping[str, Any], column: str) -> Any:
     return value
 
 
+def key_paths(record: Mapping[str, Any], depth: int = 3) -> list[str]:
+    """The names a column may be given in ``record``: each key, and inside an object (or a
+    list of objects, through its first item) the dotted paths to its keys, ``depth`` deep."""
+    paths: list[str] = []
+    for key, value in record.items():
+        inner = value[0] if isinstance(value, list) and value else value
+        if depth > 1 and isinstance(inner, Mapping) and inner:
+            if isinstance(value, list):
+                paths.append(key)  # the list itself: a column of spans or answers
+            step = f"{key}.0" if isinstance(value, list) else key
+            paths += [f"{step}.{p}" for p in key_paths(inner, depth - 1)]
+        else:
+            paths.append(key)
+    return paths
+
+
 def found(value: Any) -> bool:
     return value is not _MISSING
 

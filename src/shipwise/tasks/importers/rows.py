@@ -425,9 +425,11 @@ def check_columns(
             fix="name columns by number, e.g. --input-col 2 --output-col 1, or name them all"
             " with --column-names",
         )
-    shown = ", ".join(repr(a[:40] + ("..." if len(a) > 40 else "")) for a in available)
+    shown = ", ".join(repr(a[:40] + ("..." if len(a) > 40 else "")) for a in available[:24])
+    shown += f", ... ({len(available) - 24} more)" if len(available) > 24 else ""
     raise DataError(
         f"no column {missing[0]!r}; the columns are {shown}",
         where=where,
-        fix="name one of these with --input-col/--output-col" + _headerless_hint(available),
+        fix="name one of these (a dotted path reaches into an object)"
+        + _headerless_hint(available),
     )

@@ -40,6 +40,7 @@ class RowSpans:
     texts: Mapping[str, tuple[str, ...]]
     count: int = 0  # spans read
     no_start: int = 0  # spans with an end and no start, read as starting at 0
+    split_words: tuple[str, ...] = ()  # spans starting or ending inside a word, described
 
 
 def parse_span_keys(text: str) -> dict[str, str]:
@@ -88,6 +89,7 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
         )
     texts: dict[str, list[str]] = {}
     no_start = 0
+    split_words = []
     for number, span in enumerate(value, 1):
         at = f"{where}, span {number}"
         label, start, end = _parts(span, keys, at)
@@ -111,9 +113,29 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
                 fix="check that --input-col is the text the spans were marked in, and that the"
                 " offsets count characters (not UTF-8 bytes or UTF-16 units)",
             )
+        word = _cut_word(text, start, end)
+        if word:
+            split_words.append(f"{label} {marked!r} in the word {word!r} ({at})")
         if marked not in texts.setdefault(label, []):
             texts[label].append(marked)
-    return RowSpans({k: tuple(v) for k, v in texts.items()}, len(value), no_start)
+    spans = {k: tuple(v) for k, v in texts.items()}
+    return RowSpans(spans, len(value), no_start, tuple(split_words))
+
+
+def _cut_word(text: str, start: int, end: int) -> str:
+    """The word a span boundary falls inside ("Port" of "Portland"), or "" when both fall
+    between words, as an annotator's marks almost always do."""
+    inside = [
+        i for i in (start, end) if 0 < i < len(text) and text[i - 1].isalnum() and text[i].isalnum()
+    ]
+    if not inside:
+        return ""
+    left = right = inside[0]
+    while left > 0 and text[left - 1].isalnum():
+        left -= 1
+    while right < len(text) and text[right].isalnum():
+        right += 1
+    return text[left:right]
 
 
 def _parts(span: Any, keys: Mapping[str, str], at: str) -> tuple[str, int | None, int]:
@@ -244,6 +266,20 @@ def answers(rows: Sequence[RowSpans]) -> tuple[list[dict[str, Any]], list[str]]:
                 answer[label] = list(marked) if label in lists else marked[0]
         objects.append(answer)
     return objects, lists
+
+
+def split_words(rows: Iterable[RowSpans]) -> str:
+    """A warning naming spans that start or end inside a word (a slip of the annotator's
+    mouse, more often than not), or "" when none does."""
+    cut = [described for row in rows for described in row.split_words]
+    if not cut:
+        return ""
+    return (
+        f"{len(cut):,} span{'s start or end' if len(cut) != 1 else ' starts or ends'} inside"
+        f" a word, e.g. {cut[0]}:"
+        " the answer is then part of a word; check those offsets (a language written without"
+        " spaces between words is marked so on purpose)"
+    )
 
 
 def summary(rows: Iterable[RowSpans], lists: Sequence[str]) -> str:

@@ -86,13 +86,15 @@ def default_system_prompt(
                 every = "every label that applies"
                 lines.append(f"- {name}: a list of {every}, from: {_listed(allowed or [])}")
             elif name in lists:
-                each = f"one of {_listed(allowed)}" if allowed else copied
-                lines.append(f"- {name}: a list of every {name} it gives, each {each}")
+                lines.append(f"- {name}: a list of every {name} it gives, each {copied}")
             elif allowed is not None:
                 lines.append(f"- {name}: one of {_listed(allowed)}")
             else:
                 lines.append(f"- {name}: its value, {copied}")
-        lines.append("Write null for a field the input does not give. No other text.")
+        if lists and settings.spans_col is None and len(fields) == 1:
+            lines.append("Write null if none applies. No other text.")
+        else:
+            lines.append("Write null for a field the input does not give. No other text.")
         return "\n".join(lines)
     if answer_words is not None and answer_words <= 5:
         about = max(1, round(answer_words))

@@ -30,6 +30,7 @@ from shipwise.tasks.importers.columns import (
     documents,
     empty,
     found,
+    key_paths,
     lookup,
     pairs,
     split_of,
@@ -51,6 +52,7 @@ from shipwise.tasks.importers.rows import (
 )
 from shipwise.tasks.importers.spans import answers as span_answers
 from shipwise.tasks.importers.spans import read_spans
+from shipwise.tasks.importers.spans import split_words as span_split_words
 from shipwise.tasks.importers.spans import summary as span_summary
 from shipwise.tasks.importers.table_files import datasheet, readable, task_yaml
 from shipwise.tasks.task import OUTPUT_KINDS, OutputSpec
@@ -215,6 +217,7 @@ class TableImport:
     documents: int = 0  # documents written to docs/ (from --docs-col)
     chosen: str = ""  # why the data made it a label or a text task ("" when told or JSON)
     spans: str = ""  # with --spans-col: spans read, rows marking none, list fields
+    warnings: Sequence[str] = ()  # what the import read but doubts (spans cutting words)
 
 
 @dataclass(frozen=True)
@@ -282,8 +285,11 @@ def import_table(
     _check_ids(read)
     lists: list[str] = []
     marked = ""
+    warnings: list[str] = []
     sets: dict[str, list[str]] = {}  # a label column whose rows each hold a set: its labels
     if settings.spans_col is not None:
+        cut = span_split_words(row.output[0] for rows, _ in read.values() for row in rows)
+        warnings += [cut] if cut else []
         read, lists, marked = _span_answers(read)
     every_read = [r for rows, _ in read.values() for r in rows]
     if _label_sets(settings, every_read):
@@ -315,7 +321,7 @@ def import_table(
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
-    output = _closed_fields(output, splits, answer, sets)
+    output = _closed_fields(output, splits, answer, sets, spans=settings.spans_col is not None)
 
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
@@ -368,8 +374,9 @@ def import_table(
     elif settings.output_kind is None and output.kind in ("label", "text"):
         chosen = kind_reason(output, len(every), len({str(r.output[0]) for r in every}))
     return TableImport(
-        task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen, marked
-    )
+        task_dir, yaml_path, output, counts, dropped, sources, text, len(docs), chosen, marked,
+        tuple(warnings),
+    )  # fmt: skip
 
 
 def _label_sets(settings: TableSettings, rows: Sequence[_Row]) -> bool:
@@ -407,17 +414,14 @@ def _label_set_answers(
         spaced = label_words(sorted(set(words.values())))
         words = {v: spaced[words[v]] for v in values}
     name = readable(settings.output_cols)[0]
-    converted = {
-        role: (
-            [
-                replace(row, output=({name: [words[v] for v in _set_of(row)] or None},))
-                for row in rows
-            ],
-            digest,
-        )
-        for role, (rows, digest) in read.items()
-    }
-    return converted, {name: sorted(set(words.values()))}
+    labels = sorted(set(words.values()))
+    order = {label: i for i, label in enumerate(labels)}
+    # each set once, in the order the labels are listed: as constrained decoding writes it
+    answers = [
+        {name: sorted({words[v] for v in _set_of(row)}, key=order.__getitem__) or None}
+        for row in every
+    ]
+    return _answered(read, answers), {name: labels}
 
 
 def _span_answers(
@@ -427,12 +431,18 @@ def _span_answers(
     the labels some row marks twice (list fields), and a line on what was read."""
     marked = [row.output[0] for rows, _ in read.values() for row in rows]
     objects, lists = span_answers(marked)
-    answers = iter(objects)
-    converted = {
-        role: ([replace(row, output=(next(answers),)) for row in rows], digest)
+    return _answered(read, objects), lists, span_summary(marked, lists)
+
+
+def _answered(
+    read: Mapping[str, tuple[list[_Row], str]], answers: Sequence[dict[str, Any]]
+) -> dict[str, tuple[list[_Row], str]]:
+    """The rows read, each with its answer object (``answers``: one a row, in read order)."""
+    given = iter(answers)
+    return {
+        role: ([replace(row, output=(next(given),)) for row in rows], digest)
         for role, (rows, digest) in read.items()
     }
-    return converted, lists, span_summary(marked, lists)
 
 
 def _fractions(
@@ -501,8 +511,9 @@ def _read(path: Path, settings: TableSettings, prefix: str) -> tuple[list[_Row],
     # a JSON row may leave out a key it has no value for (no spans; no metadata): absent is
     # null, unless no row has it (a misspelt column)
     for column in [*settings.keep_cols, *([settings.spans_col] if settings.spans_col else [])]:
-        if found and not any(found_in(row.cells, column) for row in found):
-            check_columns([column], list(found[0].cells), where=str(path))
+        if found and not any(_found_in(row.cells, column) for row in found):
+            seen = dict.fromkeys(p for row in found for p in key_paths(row.cells))
+            check_columns([column], list(seen), where=str(path))
     rows = [_row(row.cells, path, row.line, settings, prefix, form.unit) for row in found]
     rows = [row for row in rows if row.split != "skip"]
     if not rows:
@@ -534,7 +545,7 @@ def _row(
     def raw(column: str) -> Any:
         value = lookup(record, column)
         if not found(value):
-            check_columns([column], list(record), where=where)
+            check_columns([column], key_paths(record), where=where)
         return value
 
     def cell(column: str) -> str:
@@ -567,10 +578,9 @@ def _row(
         doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
     keep = {c: _or_none(lookup(record, c)) for c in settings.keep_cols}
     if settings.spans_col is not None:
-        spans = lookup(record, settings.spans_col)
-        text = raw(settings.input_cols[0])
-        keys = settings.span_keys
-        outputs: tuple[Any, ...] = (read_spans(_or_none(spans), text, keys, where),)
+        spans = _or_none(lookup(record, settings.spans_col))
+        marked_in = raw(settings.input_cols[0])  # as written: the offsets count its characters
+        outputs: tuple[Any, ...] = (read_spans(spans, marked_in, settings.span_keys, where),)
     else:
         outputs = tuple(output(c) for c in settings.output_cols)
     record_id = None if settings.id_col is None else _record_id(cell(settings.id_col), where)
@@ -607,7 +617,7 @@ def _check_ids(read: Mapping[str, tuple[list[_Row], str]]) -> None:
             first[row.id] = row
 
 
-def found_in(record: Mapping[str, Any], column: str) -> bool:
+def _found_in(record: Mapping[str, Any], column: str) -> bool:
     return found(lookup(record, column))
 
 
@@ -779,13 +789,15 @@ def _closed_fields(
     splits: Mapping[str, Sequence[_Row]],
     answer: Callable[[_Row], dict[str, Any]],
     sets: Mapping[str, Sequence[str]] | None = None,
+    spans: bool = False,
 ) -> OutputSpec:
     """A JSON field's values listed where they form a small closed set: at most
     ``MAX_FIELD_VALUES`` texts, read from train, with every val and test value among them.
 
     The list goes into the system prompt, so it is read from train only: a value that only val
     or test holds would put test answers in every prompt. A field whose later splits hold
-    values train never shows is free text (an extraction span, a name).
+    values train never shows is free text (a name). Spans' fields are always free; a label
+    set's field (``sets``) lists every label.
     """
     if output.kind != "json":
         return output
@@ -797,6 +809,11 @@ def _closed_fields(
         nullable = nullable or None in seen
         if sets and name in sets:
             fields[name] = list(sets[name])  # a label column's labels: the set it declares
+            continue
+        if spans:
+            # a span is the input's own text: listing the values train shows would make
+            # extraction a choice among them, and new names could never be right
+            fields[name] = None
             continue
         values = _items([*seen, *later])
         allowed = sorted({v for v in _items(seen) if isinstance(v, str)})  # a number: free
