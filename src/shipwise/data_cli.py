@@ -227,6 +227,13 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         " answer is a JSON object, a field a label, its value the text marked",
     )
     table.add_argument(
+        "--tags-col",
+        metavar="COL",
+        help="instead of --output-col: a column of token tags (BIO, BIOES or IO; numbered tags"
+        " named by --label-map) beside a first --input-col of tokens; the tagged runs become"
+        " the answer as --spans-col's spans do",
+    )
+    table.add_argument(
         "--span-keys",
         metavar="ROLE=KEY,...",
         help="with --spans-col: the keys of each span when they are not the common names,"
@@ -415,6 +422,7 @@ def _import_table(args: argparse.Namespace) -> int:
         doc_id_col=args.doc_id_col,
         keep_cols=args.keep_cols,
         spans_col=args.spans_col,
+        tags_col=args.tags_col,
         span_keys=parse_span_keys(args.span_keys or ""),
     )
     summary = import_table(

@@ -277,3 +277,76 @@ def test_imports_the_shared_dstc8_turns_as_they_ship(tmp_path: Path) -> None:
         "leaving_date": "March 14th",
         "from_location": "Las Vegas",
     }
+
+
+# --- token tags (--tags-col) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tags", "entities"),
+    [
+        # BIO (IOB2); a B between two of one label splits them
+        (["B-PER", "I-PER", "O", "B-LOC", "B-LOC"], [("Ada Lovelace", "PER"), ("in", "LOC"),
+                                                     ("Oslo", "LOC")]),
+        # IOB1: I opens an entity; B only between two entities of one label
+        (["I-PER", "I-PER", "O", "I-LOC", "B-LOC"], [("Ada Lovelace", "PER"), ("in", "LOC"),
+                                                     ("Oslo", "LOC")]),
+        # BIOES: S is one token, E closes
+        (["B-PER", "E-PER", "O", "S-LOC", "S-LOC"], [("Ada Lovelace", "PER"), ("in", "LOC"),
+                                                     ("Oslo", "LOC")]),
+        # IO: the tag is the label; a run is one entity; another label ends it
+        (["person", "person", "O", "place", "place"], [("Ada Lovelace", "person"),
+                                                       ("in Oslo", "place")]),
+        (["B-PER", "I-LOC", "O", "O", "O"], [("Ada", "PER"), ("Lovelace", "LOC")]),
+    ],
+)  # fmt: skip
+def test_tag_schemes_become_spans(tags: list[str], entities: list[tuple[str, str]]) -> None:
+    from shipwise.tasks.importers.spans import tag_spans
+
+    tokens = ["Ada", "Lovelace", "went", "in", "Oslo"]
+    text, spans = tag_spans(tokens, tags, {}, "t:1")
+    assert [(text[s:e], label) for s, e, label in spans] == entities
+
+
+def test_numbered_tags_are_named_and_refused_unnamed(tmp_path: Path) -> None:
+    from shipwise.tasks.importers.spans import tag_spans
+
+    names = {"0": "O", "1": "B-PER", "2": "I-PER"}
+    assert tag_spans(["Ada", "Lovelace", "wrote"], [1, 2, 0], names, "t:1")[1] == [[0, 12, "PER"]]
+    with pytest.raises(DataError, match="tag 0 is a number") as caught:
+        tag_spans(["Ada"], [0], {}, "t:1")
+    assert "--label-map" in (caught.value.fix or "") and caught.value.where == "t:1, token 1"
+    with pytest.raises(DataError, match="tag 7 has no name in --label-map"):
+        tag_spans(["Ada"], [7], names, "t:1")
+    with pytest.raises(DataError, match="2 tokens and 1 tags"):
+        tag_spans(["Ada", "Lovelace"], ["O"], {}, "t:1")
+    with pytest.raises(DataError, match="not a list of words"):
+        tag_spans("Ada Lovelace", ["O"], {}, "t:1")
+
+
+def test_a_hub_ner_export_imports_with_tags_col(tmp_path: Path) -> None:
+    tag_names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+    rows = []
+    for i, (text, spans) in enumerate(sentences(60)):
+        tokens = text.replace(".", " .").replace(":", " :").split()
+        tags = [0] * len(tokens)
+        for start, end, label in spans:
+            words = text[start:end].split()
+            first = tokens.index(words[0])
+            code = 1 if label == "person" else 3
+            tags[first : first + len(words)] = [code] + [code + 1] * (len(words) - 1)
+        rows.append({"tokens": tokens, "ner_tags": tags, "id": f"n{i}"})
+    source = write_jsonl(tmp_path / "ner.jsonl", rows)
+    names = {str(i): n for i, n in enumerate(tag_names)}
+    summary = run(source, tmp_path, input_cols=["tokens"], tags_col="ner_tags", label_map=names,
+                  label_list=True, id_col="id")  # fmt: skip
+    got = answers(summary)
+    assert got["Note 0 : Ada Lovelace and Grace Hopper flew to London ."] == {
+        "PER": ["Ada Lovelace", "Grace Hopper"],
+        "LOC": "London",
+    }
+    prompt = yaml.safe_load(summary.task_yaml)["system_prompt"]
+    assert prompt.startswith("You are given a text.")
+    assert "(its tokens joined by spaces)" in (summary.task_dir / "README.md").read_text()
+    with pytest.raises(ConfigError, match="each make the answer"):
+        TableSettings(input_cols=["t"], output_cols=[], spans_col="s", tags_col="g")

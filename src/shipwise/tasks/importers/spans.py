@@ -302,3 +302,84 @@ def summary(rows: Iterable[RowSpans], lists: Sequence[str]) -> str:
             f" {'is' if one else 'are'} read as starting at 0"
         )
     return line
+
+
+# --- token tags ------------------------------------------------------------------------------
+
+_OPENS = ("B", "S", "U")  # a tag with this prefix starts an entity (BIO, BIOES, BILOU)
+_CLOSES = ("E", "L", "S", "U")  # ... and with this one ends it after its token
+_PREFIXES = ("B", "I", "E", "L", "S", "U")
+
+
+def tag_spans(
+    tokens: Any, tags: Any, names: Mapping[str, str], where: str
+) -> tuple[str, list[list[Any]]]:
+    """A row of tokens and their tags (BIO, BIOES/BILOU, or plain IO: ``O`` outside) as its
+    text (the tokens joined by spaces) and the spans the tagged runs mark, as
+    ``[start, end, label]``. ``names``: what numbered tags stand for (a dataset's ClassLabel
+    names, from ``--label-map``).
+
+    An entity starts at a B/S/U tag, or at an I/E/L tag that does not continue one of its
+    label (IOB1 writes B only between two entities of one label); it ends before an O, a B,
+    another label, or after an E/L/S/U tag."""
+    if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
+        raise DataError(
+            f"the tokens are {type(tokens).__name__} {str(tokens)[:40]!r}, not a list of words",
+            where=where,
+            fix="make the first --input-col the row's list of tokens",
+        )
+    if not isinstance(tags, list) or len(tags) != len(tokens):
+        length = len(tags) if isinstance(tags, list) else "no list"
+        raise DataError(
+            f"{len(tokens)} tokens and {length} tags: each token needs one tag",
+            where=where,
+            fix="point --tags-col at the list of tags that runs beside the tokens",
+        )
+    starts, offset = [], 0
+    for token in tokens:
+        starts.append(offset)
+        offset += len(token) + 1
+    text = " ".join(tokens)
+    spans: list[list[Any]] = []
+    current: list[Any] | None = None  # the open entity: [start, end, label]
+    for i, tag in enumerate(tags):
+        prefix, label = _tag(tag, names, f"{where}, token {i + 1}")
+        continues = current is not None and current[2] == label and prefix not in _OPENS
+        if label is None or not continues:
+            current = None
+        if label is not None:
+            if current is None:
+                current = [starts[i], starts[i] + len(tokens[i]), label]
+                spans.append(current)
+            current[1] = starts[i] + len(tokens[i])
+            if prefix in _CLOSES:
+                current = None
+    return text, [s for s in spans if text[s[0] : s[1]].strip()]
+
+
+def _tag(tag: Any, names: Mapping[str, str], at: str) -> tuple[str, str | None]:
+    """A tag's prefix (B, I, ... or "" for IO) and label (None outside an entity)."""
+    if names:
+        if str(tag) not in names:
+            raise DataError(
+                f"tag {tag!r} has no name in --label-map ({len(names)} names)",
+                where=at,
+                fix="give --label-map the dataset's tag names in order (its ClassLabel names),"
+                ' e.g. a .json list: ["O", "B-PER", "I-PER", ...]',
+            )
+        tag = names[str(tag)]
+    if not isinstance(tag, str) or not tag.strip():
+        number = isinstance(tag, int) and not isinstance(tag, bool)
+        raise DataError(
+            f"tag {json.dumps(tag)[:40]} is {'a number' if number else 'not a name'}",
+            where=at,
+            fix="name numbered tags with --label-map names.json (the dataset's tag names in"
+            ' order, e.g. ["O", "B-PER", "I-PER", ...])',
+        )
+    tag = tag.strip()
+    if tag.upper() == "O":
+        return "", None
+    head, sep, rest = tag.replace("_", "-", 1).partition("-")
+    if sep and head.upper() in _PREFIXES and rest:
+        return head.upper(), rest
+    return "", tag  # IO tagging: the tag is the label

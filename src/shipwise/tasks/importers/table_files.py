@@ -66,6 +66,8 @@ def default_system_prompt(
     values (absent ones null; a list field's items), or text (as long as train's answers are:
     ``answer_words``)."""
     given = f"You are given {_given(settings.input_cols)}."
+    if settings.tags_col is not None and len(settings.input_cols) == 1:
+        given = "You are given a text."  # its tokens, joined
     target = readable(settings.answer_cols)[0]
     if output.kind == "label":
         labels = list(output.labels or [])
@@ -79,10 +81,10 @@ def default_system_prompt(
         shape = json.dumps({f: ["..."] if f in lists else "..." for f in fields})
         lines = [f"{given} Reply with only a JSON object with these fields: {shape}."]
         copied = "in the words of the input"
-        if settings.spans_col is not None:
+        if settings.marks_spans:
             copied = "copied exactly from the text"
         for name, allowed in fields.items():
-            if name in lists and settings.spans_col is None:  # a label column's label sets
+            if name in lists and not settings.marks_spans:  # a label column's label sets
                 every = "every label that applies"
                 lines.append(f"- {name}: a list of {every}, from: {_listed(allowed or [])}")
             elif name in lists:
@@ -91,7 +93,7 @@ def default_system_prompt(
                 lines.append(f"- {name}: one of {_listed(allowed)}")
             else:
                 lines.append(f"- {name}: its value, {copied}")
-        if lists and settings.spans_col is None and len(fields) == 1:
+        if lists and not settings.marks_spans and len(fields) == 1:
             lines.append("Write null if none applies. No other text.")
         else:
             lines.append("Write null for a field the input does not give. No other text.")
@@ -222,6 +224,7 @@ def datasheet(
         spec += (
             f"\n- spans: {spans}; each label is a field, its value the text the span marks"
             " (null when none), read from the first input column"
+            + (" (its tokens joined by spaces)" if settings.tags_col else "")
         )
     if documents:
         spec += (
@@ -288,6 +291,8 @@ def _counted(value: Any) -> list[str]:
 def _answer_from(settings: TableSettings) -> str:
     if settings.spans_col is not None:
         return f"the spans in {settings.spans_col}"
+    if settings.tags_col is not None:
+        return f"the entities the tags in {settings.tags_col} mark"
     return ", ".join(settings.output_cols)
 
 

@@ -51,7 +51,7 @@ from shipwise.tasks.importers.rows import (
     table_format,
 )
 from shipwise.tasks.importers.spans import answers as span_answers
-from shipwise.tasks.importers.spans import read_spans
+from shipwise.tasks.importers.spans import read_spans, tag_spans
 from shipwise.tasks.importers.spans import split_words as span_split_words
 from shipwise.tasks.importers.spans import summary as span_summary
 from shipwise.tasks.importers.table_files import datasheet, readable, task_yaml
@@ -88,13 +88,21 @@ class TableSettings:
     doc_id_col: str | None = None  # the column naming each row's document (e.g. a title)
     keep_cols: Sequence[str] = ()  # columns kept in each record's metadata
     spans_col: str | None = None  # a column of labelled spans into the first input (spans.py)
+    tags_col: str | None = None  # a column of token tags (BIO) beside a first input of tokens
     id_col: str | None = None  # a column of unique record ids (default: file stem and line)
     span_keys: Mapping[str, str] = field(default_factory=dict)  # role -> key in each span
 
     @property
     def answer_cols(self) -> Sequence[str]:
-        """The columns the answer is read from: the output columns, or the spans column."""
-        return (self.spans_col,) if self.spans_col is not None else self.output_cols
+        """The columns the answer is read from: the output columns, or the spans or tags
+        column."""
+        marks = self.spans_col if self.spans_col is not None else self.tags_col
+        return (marks,) if marks is not None else self.output_cols
+
+    @property
+    def marks_spans(self) -> bool:
+        """The answer is the text of marked spans (from --spans-col or --tags-col)."""
+        return self.spans_col is not None or self.tags_col is not None
 
     def __post_init__(self) -> None:
         if not self.input_cols or not self.answer_cols:
@@ -166,7 +174,7 @@ class TableSettings:
             )
         # one column of labels, or of label sets (a JSON list field)
         one_label = len(self.output_cols) == 1 and self.output_kind in (None, "label", "json")
-        if self.label_map and not one_label:
+        if self.label_map and not one_label and self.tags_col is None:
             raise ConfigError(
                 "--label-map names the values of one label column, and this is not a label task",
                 where="--label-map",
@@ -180,20 +188,27 @@ class TableSettings:
             )
 
     def _check_spans(self) -> None:
-        if self.spans_col is None:
-            if self.span_keys:
-                raise ConfigError(
-                    "--span-keys names the keys of a --spans-col's spans, and there is none",
-                    where="--span-keys",
-                    fix="add --spans-col COL (the column listing each row's spans)",
-                )
+        if self.spans_col is not None and self.tags_col is not None:
+            raise ConfigError(
+                "--spans-col and --tags-col each make the answer; name one",
+                where="--tags-col",
+                fix="--spans-col for character spans, --tags-col for a tag per token",
+            )
+        if self.span_keys and self.spans_col is None:
+            raise ConfigError(
+                "--span-keys names the keys of a --spans-col's spans, and there is none",
+                where="--span-keys",
+                fix="add --spans-col COL (the column listing each row's spans)",
+            )
+        flag = "--spans-col" if self.spans_col is not None else "--tags-col"
+        if not self.marks_spans:
             return
         if self.output_cols:
             raise ConfigError(
-                "--spans-col makes the answer (each label's marked text), and --output-col"
+                f"{flag} makes the answer (each label's marked text), and --output-col"
                 " names another",
-                where="--spans-col",
-                fix="drop --output-col, or drop --spans-col",
+                where=flag,
+                fix=f"drop --output-col, or drop {flag}",
             )
         if self.output_kind not in (None, "json"):
             raise ConfigError(
@@ -287,7 +302,7 @@ def import_table(
     marked = ""
     warnings: list[str] = []
     sets: dict[str, list[str]] = {}  # a label column whose rows each hold a set: its labels
-    if settings.spans_col is not None:
+    if settings.marks_spans:
         cut = span_split_words(row.output[0] for rows, _ in read.values() for row in rows)
         warnings += [cut] if cut else []
         read, lists, marked = _span_answers(read)
@@ -321,7 +336,7 @@ def import_table(
     for split, n in settings.sample.items():
         splits[split] = _sample(splits[split], n, key, rng, split)
     _check_not_empty(splits, dropped)
-    output = _closed_fields(output, splits, answer, sets, spans=settings.spans_col is not None)
+    output = _closed_fields(output, splits, answer, sets, spans=settings.marks_spans)
 
     counts = {split: len(splits[split]) for split in SPLITS}
     sources = {str(files[role]): digest for role, (_, digest) in read.items()}
@@ -383,7 +398,7 @@ def _label_sets(settings: TableSettings, rows: Sequence[_Row]) -> bool:
     """One output column of lists that are sets of labels (every label that applies), not
     alternative answers: at most ``MAX_LABELS`` values, each given twice on average, and not
     nearly all given once. ``--output-kind json`` says so; ``text`` says not."""
-    if settings.spans_col is not None or len(settings.output_cols) != 1 or not _lists(rows):
+    if settings.marks_spans or len(settings.output_cols) != 1 or not _lists(rows):
         return False
     if settings.output_kind is not None:
         return settings.output_kind == "json"
@@ -569,6 +584,10 @@ def _row(
         return value.strip() if isinstance(value, str) else _dumps(value)
 
     inputs = [(c, cell(c)) for c in settings.input_cols]
+    if settings.tags_col is not None:  # a list of tokens: the text is its words
+        tokens = raw(settings.input_cols[0])
+        if isinstance(tokens, list):
+            inputs[0] = (inputs[0][0], " ".join(map(str, tokens)))
     text = inputs[0][1] if len(inputs) == 1 else "\n".join(f"{c}: {v}" for c, v in inputs)
     split = None
     if settings.split_col is not None:
@@ -581,6 +600,10 @@ def _row(
         spans = _or_none(lookup(record, settings.spans_col))
         marked_in = raw(settings.input_cols[0])  # as written: the offsets count its characters
         outputs: tuple[Any, ...] = (read_spans(spans, marked_in, settings.span_keys, where),)
+    elif settings.tags_col is not None:
+        tokens, tags = raw(settings.input_cols[0]), raw(settings.tags_col)
+        joined, runs = tag_spans(tokens, tags, settings.label_map, where)
+        outputs = (read_spans(runs, joined, {}, where),)
     else:
         outputs = tuple(output(c) for c in settings.output_cols)
     record_id = None if settings.id_col is None else _record_id(cell(settings.id_col), where)
@@ -665,7 +688,7 @@ def _output_spec(
     if kind is None:
         many = len(columns) > 1 or objects
         kind = "json" if many else "text" if _lists(rows) else _label_or_text(rows)
-    if kind == "json" and settings.label_map and not sets:
+    if kind == "json" and settings.label_map and not sets and settings.tags_col is None:
         raise ConfigError(
             "--label-map names the labels of one column, and this is a JSON task of"
             f" {', '.join(columns)}",
