@@ -496,7 +496,17 @@ def test_an_arm_outside_the_candidates_is_named_with_its_cost_in_plain_words() -
     rag = arm("rag", STRONG, usd_per_call=0.001)
     dearer = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.01)
     verdict = decide([rag, dearer], CFG, "t", ACC).verdict
-    assert "prompt costs $1,000.00/month and is not shown to score within 0.02 of rag" in verdict
+    assert (
+        "prompt costs $1,000.00/month and scores below rag (−0.030 [−0.062, −0.010]), not shown"
+        " within the 0.02 margin, so it is not a candidate." in verdict
+    )
+    # dearer, and its interval holds 0: a tie is as likely as a loss, and the verdict says so
+    close = arm("prompt", worse_by(STRONG, 2), usd_per_call=0.01)
+    verdict = decide([rag, close], CFG, "t", ACC).verdict
+    assert "prompt costs $1,000.00/month and cannot be told apart from rag (−0.010 [" in verdict
+    assert "a candidate only when shown within the 0.02 margin, so it is not a candidate." in (
+        verdict
+    )
     # cheaper and looking worse than the margin, but the split cannot show it: unsettled, with
     # the examples that would show it (−0.030 [−0.062, −0.010]: 0.020 must shrink to 0.010)
     cheaper = arm("prompt", worse_by(STRONG, 6), usd_per_call=0.0001)

@@ -306,6 +306,12 @@ def _add_table(formats: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         " from value to name, or a list naming 0, 1, 2, ... (as datasets keep ClassLabel names)",
     )
     table.add_argument(
+        "--label-sep",
+        metavar="CHAR",
+        help="the output cells are sets of labels joined by CHAR (billing|refund): a JSON task"
+        " of one list field (a cell holding a JSON list needs no flag)",
+    )
+    table.add_argument(
         "--label-words",
         action="store_true",
         help="write each label with spaces for underscores (card_arrival -> card arrival): "
@@ -423,6 +429,7 @@ def _import_table(args: argparse.Namespace) -> int:
         keep_cols=args.keep_cols,
         spans_col=args.spans_col,
         tags_col=args.tags_col,
+        label_sep=args.label_sep,
         span_keys=parse_span_keys(args.span_keys or ""),
     )
     summary = import_table(

@@ -163,7 +163,7 @@ def verdict(
                     f" p {d.p_holm:.3f}): more test examples would confirm it."
                 )
             )
-        else:
+        elif v.monthly_usd < s.monthly_usd or v.name in tied:
             cost = usd(v.monthly_usd) + "/month"
             sentences.append(
                 f"{v.name} "
@@ -175,6 +175,18 @@ def verdict(
                 )
                 + f" is not shown to score within {config.margin:g} of {top.name} ({diff(d)}),"
                 " so it is not a candidate."
+            )
+        else:
+            # dearer, and neither within the margin nor beyond it: say which way it leans
+            what = (
+                f"cannot be told apart from {top.name} ({diff(d)}): an arm that costs more is"
+                f" a candidate only when shown within the {config.margin:g} margin"
+                if d.low <= 0 <= d.high
+                else f"scores below {top.name} ({diff(d)}), not shown within the"
+                f" {config.margin:g} margin"
+            )
+            sentences.append(
+                f"{v.name} costs {usd(v.monthly_usd)}/month and {what}, so it is not a candidate."
             )
     return " ".join(sentences)
 

@@ -198,14 +198,24 @@ def test_a_bad_span_names_its_row_and_span(span: Any, message: str, fix: str) ->
     assert fix in (caught.value.fix or "")
 
 
+def test_spaces_at_a_spans_ends_are_left_out_and_counted() -> None:
+    from shipwise.tasks.importers.spans import summary
+
+    marked = read_spans([[0, 5, "city"], [6, 13, "city"]], "Oslo  Bergen .", {}, "r:1")
+    assert marked.texts == {"city": ("Oslo", "Bergen")} and marked.trimmed == 2
+    assert summary([marked], ["city"]).endswith("; 2 with spaces at an end, left out of the answer")
+
+
 def test_a_span_cutting_a_word_is_imported_and_warned_about(tmp_path: Path) -> None:
     rows = [{"text": t, "label": [list(s) for s in spans]} for t, spans in sentences(30)]
     text = rows[1]["text"]  # "Note 1: Alan Turing flew to London."
     rows[1]["label"].append([text.index("London"), text.index("London") + 3, "place"])
     summary = run(write_jsonl(tmp_path / "rows.jsonl", rows), tmp_path, spans_col="label")
     (warning,) = summary.warnings
-    assert warning.startswith("1 span starts or ends inside a word, e.g. place 'Lon' in the word")
+    assert warning.startswith("1 span starts or ends inside a word: place 'Lon' in the word")
     assert "'London'" in warning and "rows.jsonl:2, span 3" in warning
+    readme = (summary.task_dir / "README.md").read_text()
+    assert "## Spans to check" in readme and "place 'Lon' in the word 'London'" in readme
     assert answers(summary)[text]["place"] == ["London", "Lon"]  # kept: the data says so
     clean = run(write_jsonl(tmp_path / "clean.jsonl", rows[2:]), tmp_path, spans_col="label",
                 force=True)  # fmt: skip

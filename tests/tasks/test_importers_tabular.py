@@ -472,3 +472,41 @@ def test_answer_lists_that_never_repeat_stay_alternative_answers(tmp_path: Path)
     with pytest.raises(DataError) as caught:
         run(source, tmp_path, inputs=["q"], outputs=["a"], output_kind="label", force=True)
     assert "--output-kind json if each list holds every label" in (caught.value.fix or "")
+
+
+def test_label_sets_in_csv_cells_and_joined_labels(tmp_path: Path) -> None:
+    tags = ["billing", "login", "bug", "refund"]
+    rows = [
+        (f"ticket {i} about {tags[i % 4]} and {tags[(i + 1) % 4]}",
+         [tags[i % 4]] + ([tags[(i + 1) % 4]] if i % 2 else []))
+        for i in range(80)
+    ]  # fmt: skip
+    # a JSON list in a CSV cell, as pandas writes one, and Python's form of it
+    for n, cell in enumerate((json.dumps, repr)):
+        source = write_table(tmp_path / f"t{n}.csv", ["text", "tags"],
+                             [(t, cell(ts)) for t, ts in rows])  # fmt: skip
+        summary = run(source, tmp_path, outputs=["tags"], name=f"t{n}")
+        assert summary.output.lists == ("tags",), cell
+        assert summary.output.fields == {"tags": sorted(tags)}
+    # joined by a character: a warning naming --label-sep, which then reads them as sets
+    joined = write_table(tmp_path / "joined.csv", ["text", "tags"],
+                         [(t, "|".join(ts)) for t, ts in rows])  # fmt: skip
+    summary = run(joined, tmp_path, outputs=["tags"], name="joined")
+    assert (
+        summary.output.kind == "label" and "re-import with --label-sep '|'" in (summary.warnings[0])
+    )
+    summary = run(joined, tmp_path, outputs=["tags"], name="joined", label_sep="|", force=True)
+    assert summary.output.lists == ("tags",) and summary.warnings == ()
+    # every row has a tag: the prompt does not offer null
+    prompt = yaml.safe_load(summary.task_yaml)["system_prompt"]
+    assert prompt.endswith("from: billing, bug, login, refund\nNo other text.")
+
+
+def test_a_tag_per_token_in_an_output_column_is_refused_naming_tags_col(tmp_path: Path) -> None:
+    rows = [{"tokens": ["Ada", "met", "Alan", str(i)], "ner_tags": [1, 0, 1, 0]} for i in range(30)]
+    source = tmp_path / "ner.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        run(source, tmp_path, inputs=["tokens"], outputs=["ner_tags"])
+    assert "a tag per token" in str(caught.value)
+    assert "--tags-col ner_tags in place of --output-col" in (caught.value.fix or "")

@@ -41,6 +41,7 @@ class RowSpans:
     count: int = 0  # spans read
     no_start: int = 0  # spans with an end and no start, read as starting at 0
     split_words: tuple[str, ...] = ()  # spans starting or ending inside a word, described
+    trimmed: int = 0  # spans with spaces at an end, left out of the answer
 
 
 def parse_span_keys(text: str) -> dict[str, str]:
@@ -85,10 +86,11 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
         raise DataError(
             "the spans count characters of the input column, and this row's input is not text",
             where=where,
-            fix="make the first --input-col the text the spans mark",
+            fix="make the first --input-col the text the spans mark (a list of tokens with a"
+            " tag each is read by --tags-col instead)",
         )
     texts: dict[str, list[str]] = {}
-    no_start = 0
+    no_start = trimmed = 0
     split_words = []
     for number, span in enumerate(value, 1):
         at = f"{where}, span {number}"
@@ -98,6 +100,7 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
             start = 0
         _check_offsets(start, end, text, label, at)
         marked = text[start:end].strip()
+        trimmed += marked != text[start:end]
         if not marked:
             raise DataError(
                 f"span {start}-{end} ({label!r}) marks only white space",
@@ -119,7 +122,7 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
         if marked not in texts.setdefault(label, []):
             texts[label].append(marked)
     spans = {k: tuple(v) for k, v in texts.items()}
-    return RowSpans(spans, len(value), no_start, tuple(split_words))
+    return RowSpans(spans, len(value), no_start, tuple(split_words), trimmed)
 
 
 def _cut_word(text: str, start: int, end: int) -> str:
@@ -274,12 +277,18 @@ def split_words(rows: Iterable[RowSpans]) -> str:
     cut = [described for row in rows for described in row.split_words]
     if not cut:
         return ""
+    shown = "; ".join(cut[:3]) + (f"; and {len(cut) - 3:,} more" if len(cut) > 3 else "")
     return (
         f"{len(cut):,} span{'s start or end' if len(cut) != 1 else ' starts or ends'} inside"
-        f" a word, e.g. {cut[0]}:"
-        " the answer is then part of a word; check those offsets (a language written without"
-        " spaces between words is marked so on purpose)"
+        f" a word: {shown}. The answer is then part of a word; check those offsets (a language"
+        " written without spaces between words is marked so on purpose). The datasheet lists"
+        " every one"
     )
+
+
+def split_word_lines(rows: Iterable[RowSpans]) -> list[str]:
+    """Every span starting or ending inside a word, one line each (for the datasheet)."""
+    return [described for row in rows for described in row.split_words]
 
 
 def summary(rows: Iterable[RowSpans], lists: Sequence[str]) -> str:
@@ -294,6 +303,9 @@ def summary(rows: Iterable[RowSpans], lists: Sequence[str]) -> str:
     )
     if lists:
         line += f"; a list: {', '.join(lists)} (some row marks it more than once)"
+    trimmed = sum(r.trimmed for r in every)
+    if trimmed:
+        line += f"; {trimmed:,} with spaces at an end, left out of the answer"
     no_start = sum(r.no_start for r in every)
     if no_start:
         one = no_start == 1

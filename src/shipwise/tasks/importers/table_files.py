@@ -94,7 +94,8 @@ def default_system_prompt(
             else:
                 lines.append(f"- {name}: its value, {copied}")
         if lists and not settings.marks_spans and len(fields) == 1:
-            lines.append("Write null if none applies. No other text.")
+            lines.append("Write null if none applies. No other text." if output.nullable else
+                         "No other text.")  # fmt: skip
         else:
             lines.append("Write null for a field the input does not give. No other text.")
         return "\n".join(lines)
@@ -200,6 +201,7 @@ def datasheet(
     drops: Sequence[str] = (),
     several: int = 0,
     spans: str = "",
+    to_check: Sequence[str] = (),
 ) -> str:
     """The datasheet stub: sources, command, counts per split and per value, settings.
 
@@ -246,6 +248,14 @@ def datasheet(
         f"punctuation; or one input with two answers): train {dropped['train']:,}, "
         f"val {dropped['val']:,}, test {dropped['test']:,}",
     ]
+    if to_check:
+        more = len(to_check) - SHOWN_DROPS
+        sections.append(
+            "## Spans to check\n\nThese start or end inside a word; the answer keeps what they"
+            " mark.\n\n"
+            + "\n".join(f"- {line}" for line in to_check[:SHOWN_DROPS])
+            + (f"\n- ... and {more:,} more" if more > 0 else "")
+        )
     if drops:
         more = len(drops) - SHOWN_DROPS
         sections.append(

@@ -15,6 +15,7 @@ two different answers.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import random
@@ -51,7 +52,7 @@ from shipwise.tasks.importers.rows import (
     table_format,
 )
 from shipwise.tasks.importers.spans import answers as span_answers
-from shipwise.tasks.importers.spans import read_spans, tag_spans
+from shipwise.tasks.importers.spans import read_spans, split_word_lines, tag_spans
 from shipwise.tasks.importers.spans import split_words as span_split_words
 from shipwise.tasks.importers.spans import summary as span_summary
 from shipwise.tasks.importers.table_files import datasheet, readable, task_yaml
@@ -89,6 +90,7 @@ class TableSettings:
     keep_cols: Sequence[str] = ()  # columns kept in each record's metadata
     spans_col: str | None = None  # a column of labelled spans into the first input (spans.py)
     tags_col: str | None = None  # a column of token tags (BIO) beside a first input of tokens
+    label_sep: str | None = None  # the output cells are label sets joined by this
     id_col: str | None = None  # a column of unique record ids (default: file stem and line)
     span_keys: Mapping[str, str] = field(default_factory=dict)  # role -> key in each span
 
@@ -180,6 +182,12 @@ class TableSettings:
                 where="--label-map",
                 fix="drop --label-map, or name one --output-col (and no --output-kind)",
             )
+        if self.label_sep is not None and (len(self.output_cols) != 1 or not self.label_sep):
+            raise ConfigError(
+                "--label-sep splits one output column's cells into label sets",
+                where="--label-sep",
+                fix="name one --output-col, and give the character that joins its labels",
+            )
         if self.delimiter is not None and len(self.delimiter) != 1:
             raise ConfigError(
                 f"delimiter {self.delimiter!r} is not one character",
@@ -249,6 +257,7 @@ class _Row:
     where: str = ""  # path:line, for errors
     unit: str = "line"  # what ``line`` counts: "record" in a JSON array or a Parquet file
     id: str | None = None  # from --id-col
+    per_token: bool = False  # its answer is a list as long as its first input's list (tags)
 
 
 def parse_sample(text: str) -> dict[str, int]:
@@ -302,9 +311,12 @@ def import_table(
     marked = ""
     warnings: list[str] = []
     sets: dict[str, list[str]] = {}  # a label column whose rows each hold a set: its labels
+    to_check: list[str] = []  # spans cutting words, for the datasheet
     if settings.marks_spans:
-        cut = span_split_words(row.output[0] for rows, _ in read.values() for row in rows)
+        spans_read = [row.output[0] for rows, _ in read.values() for row in rows]
+        cut = span_split_words(spans_read)
         warnings += [cut] if cut else []
+        to_check = split_word_lines(spans_read)
         read, lists, marked = _span_answers(read)
     every_read = [r for rows, _ in read.values() for r in rows]
     if _label_sets(settings, every_read):
@@ -314,6 +326,8 @@ def import_table(
     every = [r for rows, _ in read.values() for r in rows]
     output, words = _output_spec(settings, every, sets=bool(sets))
     output = replace(output, lists=tuple(lists))
+    joined = _joined_labels(output.labels or ()) if output.kind == "label" else ""
+    warnings += [joined] if joined else []
     answer = _answer(output, settings.answer_cols, words, _holds_objects(every))
     reference = _reference(output, answer)
     stratify = output.kind == "label" if settings.stratify is None else settings.stratify
@@ -363,6 +377,7 @@ def import_table(
         drops,
         several,
         marked,
+        to_check,
     )
     with staged_task(task_dir) as staging:
         for split in SPLITS:
@@ -400,12 +415,39 @@ def _label_sets(settings: TableSettings, rows: Sequence[_Row]) -> bool:
     nearly all given once. ``--output-kind json`` says so; ``text`` says not."""
     if settings.marks_spans or len(settings.output_cols) != 1 or not _lists(rows):
         return False
-    if settings.output_kind is not None:
-        return settings.output_kind == "json"
+    listed = [row for row in rows if isinstance(row.output[0], tuple)]
+    if all(row.per_token for row in listed):
+        column, tokens = settings.output_cols[0], settings.input_cols[0]
+        raise DataError(
+            f"every list in {column!r} is as long as the list in {tokens!r}: a tag per token,"
+            " not a set of labels or of answers",
+            where=listed[0].where,
+            fix=f"import token tags with --tags-col {column} in place of --output-col (and"
+            " --label-map for numbered tags)",
+        )
+    if settings.output_kind is not None or settings.label_sep is not None:
+        return settings.output_kind in (None, "json")
     counts = Counter(v for row in rows for v in _set_of(row))
     distinct, once = len(counts), sum(n == 1 for n in counts.values())
     mostly_once = distinct >= 20 and once >= 0.8 * distinct
     return 0 < distinct <= MAX_LABELS and 2 * distinct <= counts.total() and not mostly_once
+
+
+def _joined_labels(labels: Sequence[str]) -> str:
+    """A warning when labels read as sets joined by a separator (``billing|refund``: every
+    combination its own label, ordered), or "" when they do not."""
+    for sep in ("|", ";", ","):
+        joined = [label for label in labels if sep in label]
+        # a part in two labels: the labels are combinations of a few
+        parts = Counter(p.strip() for label in labels for p in set(label.split(sep)))
+        shared = any(n > 1 for p, n in parts.items() if p)
+        if len(labels) >= 4 and len(joined) >= 0.3 * len(labels) and shared:
+            return (
+                f"{len(joined)} of the {len(labels)} labels join others with {sep!r} (e.g."
+                f" {joined[0]!r}): each combination is then a label of its own. If a row can"
+                f" have several labels, re-import with --label-sep {sep!r}"
+            )
+    return ""
 
 
 def _set_of(row: _Row) -> list[str]:
@@ -575,6 +617,8 @@ def _row(
         value = raw(column)
         if empty(value):
             return None  # absent: allowed in a JSON answer, refused in a label or text one
+        if len(settings.output_cols) == 1 and isinstance(value, str):
+            value = _list_cell(value, settings.label_sep)  # a CSV cell holding a list
         if _answer_list(value) and len(settings.output_cols) == 1:
             # several gold answers (a QA export's answers.text), as a tuple; () if none
             return tuple(dict.fromkeys(str(a).strip() for a in value if not empty(a)))
@@ -607,9 +651,16 @@ def _row(
     else:
         outputs = tuple(output(c) for c in settings.output_cols)
     record_id = None if settings.id_col is None else _record_id(cell(settings.id_col), where)
+    per_token = False
+    if len(settings.output_cols) == 1 and isinstance(outputs[0], tuple):
+        first, answer = raw(settings.input_cols[0]), raw(settings.output_cols[0])
+        if isinstance(first, str) and isinstance(answer, str):  # lists written into CSV cells
+            first, answer = _list_cell(first, None), _list_cell(answer, settings.label_sep)
+        per_token = isinstance(first, list) and isinstance(answer, list)
+        per_token = per_token and len(first) == len(answer)
     return _Row(
         text, outputs, prefix, path.name, line, split, doc, keep, where=where, unit=unit,
-        id=record_id,
+        id=record_id, per_token=per_token,
     )  # fmt: skip
 
 
@@ -642,6 +693,26 @@ def _check_ids(read: Mapping[str, tuple[list[_Row], str]]) -> None:
 
 def _found_in(record: Mapping[str, Any], column: str) -> bool:
     return found(lookup(record, column))
+
+
+def _list_cell(value: str, sep: str | None) -> Any:
+    """A text cell as the list it writes, when it writes one: split at ``sep`` (--label-sep),
+    or a JSON list (``["a", "b"]``, as pandas writes a list into CSV) or Python's form of one
+    (``['a', 'b']``) of plain values. Anything else is returned as it is."""
+    if sep is not None:
+        return [part.strip() for part in value.split(sep) if part.strip()]
+    text = value.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return value
+    if len(text) > 100_000:
+        return value
+    for parse in (json.loads, ast.literal_eval):  # literal_eval reads literals, runs nothing
+        try:
+            parsed = parse(text)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        return parsed if _answer_list(parsed) else value
+    return value
 
 
 def _or_none(value: Any) -> Any:
