@@ -89,7 +89,7 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
             fix="make the first --input-col the text the spans mark (a list of tokens with a"
             " tag each is read by --tags-col instead)",
         )
-    texts: dict[str, list[str]] = {}
+    found: list[tuple[int, str, str]] = []  # (start, label, marked text)
     no_start = trimmed = 0
     split_words = []
     for number, span in enumerate(value, 1):
@@ -119,7 +119,11 @@ def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> Ro
         word = _cut_word(text, start, end)
         if word:
             split_words.append(f"{label} {marked!r} in the word {word!r} ({at})")
-        if marked not in texts.setdefault(label, []):
+        found.append((start, label, marked))
+    # labels in the order the spans list them; a label's texts in the order the text reads
+    texts: dict[str, list[str]] = {label: [] for _, label, _ in found}
+    for _, label, marked in sorted(found, key=lambda f: f[0]):
+        if marked not in texts[label]:
             texts[label].append(marked)
     spans = {k: tuple(v) for k, v in texts.items()}
     return RowSpans(spans, len(value), no_start, tuple(split_words), trimmed)

@@ -85,8 +85,8 @@ def default_system_prompt(
             copied = "copied exactly from the text"
         for name, allowed in fields.items():
             if name in lists and not settings.marks_spans:  # a label column's label sets
-                every = "every label that applies"
-                lines.append(f"- {name}: a list of {every}, from: {_listed(allowed or [])}")
+                named = _listed(allowed or [])
+                lines.append(f"- {name}: a list of every label that applies, from: {named}")
             elif name in lists:
                 lines.append(f"- {name}: a list of every {name} it gives, each {copied}")
             elif allowed is not None:
@@ -249,20 +249,12 @@ def datasheet(
         f"val {dropped['val']:,}, test {dropped['test']:,}",
     ]
     if to_check:
-        more = len(to_check) - SHOWN_DROPS
         sections.append(
             "## Spans to check\n\nThese start or end inside a word; the answer keeps what they"
-            " mark.\n\n"
-            + "\n".join(f"- {line}" for line in to_check[:SHOWN_DROPS])
-            + (f"\n- ... and {more:,} more" if more > 0 else "")
+            " mark.\n\n" + _bullets(to_check)
         )
     if drops:
-        more = len(drops) - SHOWN_DROPS
-        sections.append(
-            "## Dropped rows\n\n"
-            + "\n".join(f"- {line}" for line in drops[:SHOWN_DROPS])
-            + (f"\n- ... and {more:,} more" if more > 0 else "")
-        )
+        sections.append("## Dropped rows\n\n" + _bullets(drops))
     counted = output.fields or {}
     for field in [settings.output_cols[0]] if output.kind == "label" else list(counted):
         if output.kind == "label" or counted.get(field) is not None:
@@ -284,6 +276,14 @@ def datasheet(
         " byte-identical files."
     )
     return "\n\n".join(sections) + "\n"
+
+
+def _bullets(lines: Sequence[str]) -> str:
+    """The first ``SHOWN_DROPS`` lines as a Markdown list; the rest counted."""
+    more = len(lines) - SHOWN_DROPS
+    return "\n".join(f"- {line}" for line in lines[:SHOWN_DROPS]) + (
+        f"\n- ... and {more:,} more" if more > 0 else ""
+    )
 
 
 def _given_count(answers: Sequence[Mapping[str, Any]], field: str) -> str:
