@@ -35,6 +35,7 @@ from shipwise.models.base import (
     ProgressCallback,
     TokenCounting,
 )
+from shipwise.models.constrained import declares_closed_set
 from shipwise.retrieval.embedders import Embedder
 from shipwise.strategies.base import ArmInfo, PlainPredictor, Setup, SetupContext, check_arm
 from shipwise.tasks.example import Example, Messages, last_user_text
@@ -45,9 +46,7 @@ WEIGHTINGS = ("uniform", "similarity")
 
 def closed_set_reason(output: OutputSpec) -> str | None:
     """Why answers cannot be voted on (free text, a free JSON field), or None when they can."""
-    if output.kind == "label":
-        return None
-    if output.kind == "json" and output.fields and all(output.fields.values()):
+    if declares_closed_set(output):
         return None
     if output.kind == "json":
         free = [name for name, values in (output.fields or {}).items() if not values]

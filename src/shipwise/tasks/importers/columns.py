@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from shipwise.errors import ConfigError, DataError
@@ -99,19 +99,29 @@ def pairs(text: str, last: bool = False) -> Iterator[tuple[str, str, str]]:
         yield part, key.strip() if sep else "", value.strip() if sep else ""
 
 
+def pair_map(
+    text: str, flag: str, fix: str, ok: Callable[[str, str], bool], last: bool = False
+) -> dict[str, str]:
+    """A ``KEY=VALUE,...`` option as a mapping (see :func:`pairs`); a pair ``ok`` refuses
+    is an error naming the part, the option and ``fix``."""
+    mapping: dict[str, str] = {}
+    for part, key, value in pairs(text, last=last):
+        if not ok(key, value):
+            raise ConfigError(f"cannot read {part!r}", where=flag, fix=fix)
+        mapping[key] = value
+    return mapping
+
+
 def parse_split_map(text: str) -> dict[str, str]:
     """``dev=val,heldout=test,unused=skip`` -> a mapping from column value to split."""
-    mapping: dict[str, str] = {}
-    for part, value, split in pairs(text, last=True):
-        if not value or split not in SPLIT_TARGETS:
-            raise ConfigError(
-                f"cannot read {part!r}",
-                where="--split-map",
-                fix="write VALUE=SPLIT pairs joined by commas, SPLIT one of train, val, test,"
-                " skip; e.g. dev=val,heldout=test",
-            )
-        mapping[value] = split
-    return mapping
+    return pair_map(
+        text,
+        "--split-map",
+        "write VALUE=SPLIT pairs joined by commas, SPLIT one of train, val, test, skip;"
+        " e.g. dev=val,heldout=test",
+        lambda value, split: bool(value) and split in SPLIT_TARGETS,
+        last=True,
+    )
 
 
 def split_of(value: Any, mapping: Mapping[str, str], column: str, where: str) -> str:

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shipwise.errors import ConfigError, DataError
-from shipwise.tasks.importers.columns import found, lookup, pairs
+from shipwise.errors import DataError
+from shipwise.tasks.importers.columns import found, lookup, pair_map
 
 # Common names, in the order tried; a span object is searched first, then each object in it.
 KEYS = {
@@ -46,17 +46,13 @@ class RowSpans:
 
 def parse_span_keys(text: str) -> dict[str, str]:
     """``label=slot,start=valueSpan.startIndex`` -> {"label": "slot", "start": ...}."""
-    keys: dict[str, str] = {}
-    for part, role, key in pairs(text):
-        if role not in KEYS or not key:
-            raise ConfigError(
-                f"cannot read {part!r}",
-                where="--span-keys",
-                fix="write ROLE=KEY with ROLE one of label, start, end,"
-                " e.g. label=slot,start=valueSpan.startIndex,end=valueSpan.endIndex",
-            )
-        keys[role] = key
-    return keys
+    return pair_map(
+        text,
+        "--span-keys",
+        "write ROLE=KEY with ROLE one of label, start, end,"
+        " e.g. label=slot,start=valueSpan.startIndex,end=valueSpan.endIndex",
+        lambda role, key: role in KEYS and bool(key),
+    )
 
 
 def read_spans(value: Any, text: Any, keys: Mapping[str, str], where: str) -> RowSpans:

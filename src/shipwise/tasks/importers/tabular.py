@@ -33,7 +33,7 @@ from shipwise.tasks.importers.columns import (
     found,
     key_paths,
     lookup,
-    pairs,
+    pair_map,
     split_of,
 )
 from shipwise.tasks.importers.common import (
@@ -208,9 +208,9 @@ class TableSettings:
                 where="--span-keys",
                 fix="add --spans-col COL (the column listing each row's spans)",
             )
-        flag = "--spans-col" if self.spans_col is not None else "--tags-col"
         if not self.marks_spans:
             return
+        flag = "--spans-col" if self.spans_col is not None else "--tags-col"
         if self.output_cols:
             raise ConfigError(
                 f"{flag} makes the answer (each label's marked text), and --output-col"
@@ -262,16 +262,13 @@ class _Row:
 
 def parse_sample(text: str) -> dict[str, int]:
     """``train=1000,val=200,test=500`` -> a dict; any subset of the splits."""
-    sample: dict[str, int] = {}
-    for part, split, count in pairs(text):
-        if split not in SPLITS or not count.isdigit():
-            raise ConfigError(
-                f"cannot read {part!r}",
-                where="--sample",
-                fix="write SPLIT=N pairs joined by commas, e.g. train=1000,val=200,test=500",
-            )
-        sample[split] = int(count)
-    return sample
+    counts = pair_map(
+        text,
+        "--sample",
+        "write SPLIT=N pairs joined by commas, e.g. train=1000,val=200,test=500",
+        lambda split, count: split in SPLITS and count.isdigit(),
+    )
+    return {split: int(count) for split, count in counts.items()}
 
 
 def import_table(
@@ -466,10 +463,7 @@ def _label_set_answers(
     {field: every label}, sorted."""
     every = [row for rows, _ in read.values() for row in rows]
     values = sorted({v for row in every for v in _set_of(row)})
-    words = named_labels(values, settings, every) if settings.label_map else {v: v for v in values}
-    if settings.label_words:
-        spaced = label_words(sorted(set(words.values())))
-        words = {v: spaced[words[v]] for v in values}
+    words = written_labels(values, settings, every) or {v: v for v in values}
     name = readable(settings.output_cols)[0]
     labels = sorted(set(words.values()))
     order = {label: i for i, label in enumerate(labels)}
@@ -628,18 +622,6 @@ def _row(
         return value.strip() if isinstance(value, str) else _dumps(value)
 
     inputs = [(c, cell(c)) for c in settings.input_cols]
-    if settings.tags_col is not None:  # a list of tokens: the text is its words
-        tokens = raw(settings.input_cols[0])
-        if isinstance(tokens, list):
-            inputs[0] = (inputs[0][0], " ".join(map(str, tokens)))
-    text = inputs[0][1] if len(inputs) == 1 else "\n".join(f"{c}: {v}" for c, v in inputs)
-    split = None
-    if settings.split_col is not None:
-        split = split_of(raw(settings.split_col), settings.split_map, settings.split_col, where)
-    doc = None
-    if settings.docs_col is not None:
-        doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
-    keep = {c: _or_none(lookup(record, c)) for c in settings.keep_cols}
     if settings.spans_col is not None:
         spans = _or_none(lookup(record, settings.spans_col))
         marked_in = raw(settings.input_cols[0])  # as written: the offsets count its characters
@@ -648,8 +630,17 @@ def _row(
         tokens, tags = raw(settings.input_cols[0]), raw(settings.tags_col)
         joined, runs = tag_spans(tokens, tags, settings.label_map, where)
         outputs = (read_spans(runs, joined, {}, where),)
+        inputs[0] = (inputs[0][0], joined)  # a list of tokens: the text is its words
     else:
         outputs = tuple(output(c) for c in settings.output_cols)
+    text = inputs[0][1] if len(inputs) == 1 else "\n".join(f"{c}: {v}" for c, v in inputs)
+    split = None
+    if settings.split_col is not None:
+        split = split_of(raw(settings.split_col), settings.split_map, settings.split_col, where)
+    doc = None
+    if settings.docs_col is not None:
+        doc = (cell(settings.docs_col), cell(settings.doc_id_col) if settings.doc_id_col else "")
+    keep = {c: _or_none(lookup(record, c)) for c in settings.keep_cols}
     record_id = None if settings.id_col is None else _record_id(cell(settings.id_col), where)
     per_token = False
     if len(settings.output_cols) == 1 and isinstance(outputs[0], tuple):
@@ -801,10 +792,7 @@ def _output_spec(
         )
     values = sorted({str(r.output[0]) for r in rows})
     if kind == "label":
-        words = named_labels(values, settings, rows) if settings.label_map else {}
-        if settings.label_words:
-            spaced = label_words(sorted(set(words.values()) or values))
-            words = {v: spaced[words.get(v, v)] for v in values}
+        words = written_labels(values, settings, rows)
         return OutputSpec("label", labels=sorted(set(words.values())) or values), words
     if settings.label_map:
         raise ConfigError(
@@ -921,6 +909,18 @@ def _items(values: Sequence[Any]) -> list[Any]:
     return [i for v in values for i in (v if isinstance(v, list) else [v]) if i is not None]
 
 
+def written_labels(
+    values: Sequence[str], settings: TableSettings, rows: Sequence[_Row]
+) -> dict[str, str]:
+    """Each label value as the task writes it: named by ``--label-map``, then spaced by
+    ``--label-words``; empty when neither rewrites them."""
+    words = named_labels(values, settings, rows) if settings.label_map else {}
+    if settings.label_words:
+        spaced = label_words(sorted(set(words.values()) or values))
+        words = {v: spaced[words.get(v, v)] for v in values}
+    return words
+
+
 def named_labels(
     values: Sequence[str], settings: TableSettings, rows: Sequence[_Row]
 ) -> dict[str, str]:
@@ -985,16 +985,13 @@ def parse_label_map(text: str) -> tuple[dict[str, str], bool]:
     path = Path(text)
     if text.endswith(".json") or path.is_file():
         return _label_map_file(path)
-    mapping: dict[str, str] = {}
-    for part, value, name in pairs(text):
-        if not value or not name:
-            raise ConfigError(
-                f"cannot read {part!r}",
-                where="--label-map",
-                fix="write VALUE=NAME pairs joined by commas, e.g. 0=negative,1=positive; or"
-                " name a .json file holding an object or a list of names",
-            )
-        mapping[value] = name
+    mapping = pair_map(
+        text,
+        "--label-map",
+        "write VALUE=NAME pairs joined by commas, e.g. 0=negative,1=positive; or name a .json"
+        " file holding an object or a list of names",
+        lambda value, name: bool(value and name),
+    )
     return mapping, False
 
 
